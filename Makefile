@@ -1,0 +1,30 @@
+# rlengine: make run | make test | make bench
+# Everything installs into a virtual environment in .venv (override with VENV=...).
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# The CPU build of torch; set TORCH_SPEC=torch for your platform's default build (CUDA on Linux).
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: install run test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH_SPEC)"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+# The main job on its embedded default: a 9x9 game between two random players, saved as SGF and printed.
+run: install
+	$(VENV)/bin/rlengine selfplay --size 9 --komi 7.5 --seed 0 --out runs/selfplay
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/go_board.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,3 @@
+"""Algorithms assembled from ``rlengine`` parts: DQN, the AlphaGo pipeline."""
+
+__all__: list[str] = []
