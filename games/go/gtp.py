@@ -1,0 +1,640 @@
+"""Go Text Protocol v2: the engine side (``GtpEngine``) and a client (``GtpClient``).
+
+The engine knows only the protocol: board state, rules and the commands of
+GTP v2 plus the usual extensions (``kgs-*``, ``printsgf``).  Moves come from a
+``Player`` behind ``genmove``.  Handlers are ``cmd_<name>`` methods (``-``
+spelled ``_``); each takes the argument list and returns the response text or
+raises ``GtpError``, which becomes a ``? message`` response.  stdout carries
+only responses; logs go to stderr through ``logging``.
+
+The client drives an external engine (GNU Go, or our own ``rlengine gtp``)
+over pipes, with a timeout on every response and a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import IO, Callable, Sequence
+
+from games.go import coords
+from games.go.board import (
+    BLACK,
+    EMPTY,
+    WHITE,
+    IllegalMoveError,
+    Position,
+    Rules,
+    color_name,
+    fixed_handicap_points,
+    max_fixed_handicap,
+    opponent,
+    parse_color,
+)
+from games.go.players import Player
+
+__all__ = [
+    "GtpClient",
+    "GtpEngine",
+    "GtpError",
+    "GtpResponseError",
+    "GtpTimeout",
+    "TimeSettings",
+    "parse_command",
+    "preprocess_line",
+]
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = "2"
+
+
+class GtpError(Exception):
+    """A command failed; the message is sent back as ``? message``."""
+
+
+class GtpResponseError(GtpError):
+    """The external engine answered ``? message``."""
+
+    def __init__(self, command: str, message: str):
+        super().__init__(f"{command!r} failed: {message}")
+        self.command = command
+        self.message = message
+
+
+class GtpTimeout(GtpError):
+    """The external engine did not answer in time."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def preprocess_line(line: str) -> str:
+    """GTP 2 preprocessing: drop control characters but HT/LF, HT -> space, strip comments."""
+    line = line.replace("\t", " ")
+    line = _CONTROL.sub("", line)
+    hash_at = line.find("#")
+    if hash_at >= 0:
+        line = line[:hash_at]
+    return line.strip()
+
+
+def parse_command(line: str) -> tuple[int | None, str, list[str]] | None:
+    """``[id] name args...`` of a preprocessed line, or None for an empty line."""
+    parts = line.split()
+    if not parts:
+        return None
+    cmd_id = None
+    if re.fullmatch(r"[0-9]+", parts[0]):
+        cmd_id = int(parts[0])
+        parts = parts[1:]
+        if not parts:
+            return cmd_id, "", []
+    return cmd_id, parts[0].lower(), parts[1:]
+
+
+@dataclass
+class TimeSettings:
+    """The clock as GTP sets it: main time, then Canadian or Japanese byo-yomi."""
+
+    system: str = "none"  # none | absolute | canadian | byoyomi
+    main_time: float = 0.0
+    byo_yomi_time: float = 0.0
+    byo_yomi_stones: int = 0  # canadian: stones per period
+    byo_yomi_periods: int = 0  # byoyomi: number of periods
+    time_left: dict[int, tuple[float, int]] = field(default_factory=dict)  # color -> (seconds, stones/periods)
+
+
+def _int_arg(args: Sequence[str], i: int, what: str) -> int:
+    try:
+        return int(args[i])
+    except (IndexError, ValueError):
+        raise GtpError(f"syntax error: expected an integer {what}") from None
+
+
+def _float_arg(args: Sequence[str], i: int, what: str) -> float:
+    try:
+        value = float(args[i])
+    except (IndexError, ValueError):
+        raise GtpError(f"syntax error: expected a number {what}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise GtpError(f"syntax error: expected a finite number {what}")
+    return value
+
+
+class GtpEngine:
+    """A GTP v2 engine around a ``Player``.
+
+    ``handle(line)`` answers one input line (None for lines that carry no
+    command); ``serve(stdin, stdout)`` runs the loop until ``quit`` or EOF.
+    """
+
+    def __init__(self, player: Player, rules: Rules | None = None, *, name: str = "rlengine",
+                 version: str | None = None):
+        self.player = player
+        self.rules = rules or Rules(size=19)
+        self.name = name
+        self.version = version or _package_version()
+        self.time = TimeSettings()
+        self.quit_requested = False
+        self.handlers: dict[str, Callable[[list[str]], str]] = {
+            _command_name(attr): getattr(self, attr) for attr in dir(self) if attr.startswith("cmd_")
+        }
+        self._new_game()
+
+    # ---- game state --------------------------------------------------------------
+    def _new_game(self) -> None:
+        self.position = Position.empty(self.rules)
+        self.history: list[Position] = []  # positions before each move, for undo
+        self.moves: list[tuple[int, int]] = []  # (color, move) played since the setup
+        self.setup_black: list[int] = []
+        self.setup_white: list[int] = []
+        self.handicap = 0
+        reset = getattr(self.player, "reset", None)
+        if reset is not None:
+            reset(self.rules)
+
+    def _vertex(self, text: str) -> int:
+        try:
+            return coords.from_gtp(text, self.rules.size)
+        except coords.CoordError as exc:
+            raise GtpError(f"syntax error: {exc}") from None
+
+    def _color(self, text: str) -> int:
+        try:
+            return parse_color(text)
+        except ValueError as exc:
+            raise GtpError(f"syntax error: {exc}") from None
+
+    def _play(self, color: int, move: int) -> None:
+        try:
+            new = self.position.play(move, color)
+        except IllegalMoveError as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            raise GtpError(f"illegal move: {reason}") from None
+        self.history.append(self.position)
+        self.position = new
+        self.moves.append((color, move))
+
+    # ---- the loop ----------------------------------------------------------------
+    def handle(self, line: str) -> str | None:
+        """The full response (ending in a blank line) to one raw input line."""
+        parsed = parse_command(preprocess_line(line))
+        if parsed is None:
+            return None
+        cmd_id, name, args = parsed
+        prefix = "" if cmd_id is None else str(cmd_id)
+        handler = self.handlers.get(name)
+        if handler is None:
+            return f"?{prefix} unknown command\n\n"
+        try:
+            result = handler(args)
+        except GtpError as exc:
+            return f"?{prefix} {exc}\n\n"
+        except Exception as exc:  # a bug must not kill the engine a GUI is talking to
+            log.exception("command %r failed", line.strip())
+            return f"?{prefix} internal error: {type(exc).__name__}: {exc}\n\n"
+        result = result.rstrip("\n")
+        return f"={prefix} {result}\n\n" if result and not result.startswith("\n") else f"={prefix}{result}\n\n"
+
+    def serve(self, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> None:
+        stdin = stdin or sys.stdin
+        stdout = stdout or sys.stdout
+        for line in stdin:
+            response = self.handle(line)
+            if response is None:
+                continue
+            stdout.write(response)
+            stdout.flush()
+            if self.quit_requested:
+                break
+
+    # ---- administrative commands -------------------------------------------------
+    def cmd_protocol_version(self, args: list[str]) -> str:
+        return PROTOCOL_VERSION
+
+    def cmd_name(self, args: list[str]) -> str:
+        return self.name
+
+    def cmd_version(self, args: list[str]) -> str:
+        return self.version
+
+    def cmd_known_command(self, args: list[str]) -> str:
+        if not args:
+            raise GtpError("syntax error: known_command needs a command name")
+        return "true" if args[0].lower() in self.handlers else "false"
+
+    def cmd_list_commands(self, args: list[str]) -> str:
+        return "\n".join(sorted(self.handlers))
+
+    def cmd_quit(self, args: list[str]) -> str:
+        self.quit_requested = True
+        return ""
+
+    # ---- setup -----------------------------------------------------------------------
+    def cmd_boardsize(self, args: list[str]) -> str:
+        size = _int_arg(args, 0, "board size")
+        try:
+            self.rules = Rules(size, self.rules.komi, self.rules.ko, self.rules.allow_suicide)
+        except ValueError:
+            raise GtpError("unacceptable size") from None
+        self._new_game()
+        return ""
+
+    def cmd_clear_board(self, args: list[str]) -> str:
+        self._new_game()
+        return ""
+
+    def cmd_komi(self, args: list[str]) -> str:
+        komi = _float_arg(args, 0, "komi")
+        self.rules = Rules(self.rules.size, komi, self.rules.ko, self.rules.allow_suicide)
+        self.position = _with_rules(self.position, self.rules)
+        return ""
+
+    def _require_empty_board(self) -> None:
+        if self.moves or self.position.stones().any():
+            raise GtpError("board not empty")
+
+    def _place_handicap(self, points: list[int]) -> str:
+        self.position = self.position.with_setup(black=points).with_to_move(WHITE)
+        self.setup_black = list(points)
+        self.handicap = len(points)
+        return " ".join(coords.to_gtp(p, self.rules.size) for p in points)
+
+    def cmd_fixed_handicap(self, args: list[str]) -> str:
+        n = _int_arg(args, 0, "number of stones")
+        self._require_empty_board()
+        try:
+            points = fixed_handicap_points(self.rules.size, n)
+        except ValueError:
+            raise GtpError("invalid handicap") from None
+        return self._place_handicap(points)
+
+    def cmd_place_free_handicap(self, args: list[str]) -> str:
+        n = _int_arg(args, 0, "number of stones")
+        self._require_empty_board()
+        num_points = self.rules.num_points
+        if not 2 <= n < num_points:
+            raise GtpError("invalid handicap")
+        limit = max_fixed_handicap(self.rules.size)
+        points = fixed_handicap_points(self.rules.size, min(n, limit)) if limit >= 2 else []
+        # beyond the standard points: spread the rest over the board, centre outwards
+        order = sorted(range(num_points), key=lambda p: _distance_from_centre(p, self.rules.size))
+        for p in order:
+            if len(points) >= n:
+                break
+            if p not in points:
+                points.append(p)
+        return self._place_handicap(points[:n])
+
+    def cmd_set_free_handicap(self, args: list[str]) -> str:
+        self._require_empty_board()
+        points = [self._vertex(a) for a in args]
+        if len(points) < 2 or len(points) >= self.rules.num_points:
+            raise GtpError("bad vertex list: expected at least two and fewer than all points")
+        if self.rules.pass_move in points or len(set(points)) != len(points):
+            raise GtpError("bad vertex list: pass or a repeated vertex")
+        self._place_handicap(points)
+        return ""
+
+    # ---- play ----------------------------------------------------------------------------
+    def cmd_play(self, args: list[str]) -> str:
+        if len(args) < 2:
+            raise GtpError("syntax error: play needs a color and a vertex")
+        color = self._color(args[0])
+        self._play(color, self._vertex(args[1]))
+        return ""
+
+    def _generate(self, args: list[str], *, commit: bool, cleanup: bool = False) -> str:
+        if not args:
+            raise GtpError("syntax error: expected a color")
+        color = self._color(args[0])
+        if cleanup and hasattr(self.player, "genmove_cleanup"):
+            move = self.player.genmove_cleanup(self.position, color)
+        else:
+            move = self.player.genmove(self.position, color)
+        if move is None:
+            return "resign"
+        if not self.position.is_legal(move, color):
+            log.error("player %s chose the illegal move %s; passing instead", self.player.name, move)
+            move = self.position.pass_move
+        if commit:
+            self._play(color, move)
+        return coords.to_gtp(move, self.rules.size)
+
+    def cmd_genmove(self, args: list[str]) -> str:
+        return self._generate(args, commit=True)
+
+    def cmd_reg_genmove(self, args: list[str]) -> str:
+        return self._generate(args, commit=False)
+
+    def cmd_kgs_genmove_cleanup(self, args: list[str]) -> str:
+        return self._generate(args, commit=True, cleanup=True)
+
+    def cmd_undo(self, args: list[str]) -> str:
+        if not self.history:
+            raise GtpError("cannot undo")
+        self.position = self.history.pop()
+        self.moves.pop()
+        return ""
+
+    # ---- information ---------------------------------------------------------------------
+    def cmd_showboard(self, args: list[str]) -> str:
+        caps = self.position.captures
+        return (f"\n{self.position.to_ascii()}\n"
+                f"{color_name(self.position.to_move)} to move; captures: black {caps[BLACK]}, white {caps[WHITE]}")
+
+    def cmd_list_stones(self, args: list[str]) -> str:
+        """GNU Go's extension: the vertices of one colour's stones."""
+        if not args:
+            raise GtpError("syntax error: expected a color")
+        color = self._color(args[0])
+        stones = self.position.stones()
+        return " ".join(coords.to_gtp(int(p), self.rules.size) for p in (stones == color).nonzero()[0])
+
+    def cmd_final_score(self, args: list[str]) -> str:
+        scorer = getattr(self.player, "final_score", None)
+        if scorer is not None:
+            return scorer(self.position)
+        return self.position.result()
+
+    def cmd_final_status_list(self, args: list[str]) -> str:
+        if not args or args[0].lower() not in ("alive", "dead", "seki"):
+            raise GtpError("syntax error: expected alive, dead or seki")
+        status = args[0].lower()
+        dead_fn = getattr(self.player, "dead_stones", None)
+        dead = set(dead_fn(self.position)) if dead_fn is not None else set()
+        stones = self.position.stones()
+        if status == "seki":
+            return ""
+        chosen = [int(p) for p in range(len(stones)) if stones[p] != EMPTY and ((int(p) in dead) == (status == "dead"))]
+        return " ".join(coords.to_gtp(p, self.rules.size) for p in chosen)
+
+    # ---- SGF ---------------------------------------------------------------------------------
+    def cmd_loadsgf(self, args: list[str]) -> str:
+        from games.go import sgf
+
+        if not args:
+            raise GtpError("syntax error: loadsgf needs a file name")
+        stop = _int_arg(args, 1, "move number") if len(args) > 1 else None
+        try:
+            trees = sgf.read_sgf(args[0])
+            if not trees:
+                raise sgf.SgfError(f"{args[0]}: no game in the file")
+            record = sgf.GameRecord.from_tree(trees[0], source=args[0])
+        except FileNotFoundError:
+            raise GtpError(f"cannot load file: {args[0]} not found") from None
+        except (OSError, ValueError) as exc:
+            raise GtpError(f"cannot load file: {exc}") from None
+        old = (self.rules, self.position, self.history, self.moves, self.setup_black, self.setup_white,
+               self.handicap)
+        self.rules = record.rules(ko=self.rules.ko, allow_suicide=self.rules.allow_suicide)
+        self._new_game()
+        self.position = record.start(ko=self.rules.ko, allow_suicide=self.rules.allow_suicide)
+        self.setup_black, self.setup_white = list(record.setup.black), list(record.setup.white)
+        self.handicap = record.handicap
+        number = 0
+        for node in record.nodes:
+            if node.move is not None and stop is not None and number + 1 >= stop:
+                break  # the position before move number ``stop``
+            if node.setup:
+                self.position = node.setup.apply(self.position)
+            if node.to_move is not None:
+                self.position = self.position.with_to_move(node.to_move)
+            if node.move is not None:
+                number += 1
+                try:
+                    self._play(node.move.color, node.move.point)
+                except GtpError as exc:
+                    (self.rules, self.position, self.history, self.moves, self.setup_black, self.setup_white,
+                     self.handicap) = old
+                    raise GtpError(f"cannot load file: {args[0]}: move {number}: {exc}") from None
+        return color_name(self.position.to_move)
+
+    def cmd_printsgf(self, args: list[str]) -> str:
+        """The game so far as SGF; with a file name, written there (atomically) instead."""
+        from games.go import sgf
+
+        start = self.history[0] if self.history else self.position
+        record = sgf.GameRecord(
+            size=self.rules.size, komi=self.rules.komi, handicap=self.handicap,
+            setup=sgf.Setup(black=self.setup_black, white=self.setup_white),
+            to_move=start.to_move if self.setup_black or self.setup_white else None,
+            nodes=tuple(sgf.GameNode(move=sgf.Move(c, m)) for c, m in self.moves),
+        )
+        if args:
+            try:
+                sgf.save_sgf(record, args[0])
+            except OSError as exc:
+                raise GtpError(f"cannot write {args[0]}: {exc}") from None
+            return ""
+        return "\n" + record.to_sgf().rstrip("\n")
+
+    # ---- time ------------------------------------------------------------------------------------
+    def _time_changed(self) -> None:
+        hook = getattr(self.player, "set_time", None)
+        if hook is not None:
+            hook(self.time)
+
+    def cmd_time_settings(self, args: list[str]) -> str:
+        main = _float_arg(args, 0, "main time")
+        byo = _float_arg(args, 1, "byo-yomi time")
+        stones = _int_arg(args, 2, "byo-yomi stones")
+        if main < 0 or byo < 0 or stones < 0:
+            raise GtpError("syntax error: negative time")
+        system = "none" if byo > 0 and stones == 0 else ("absolute" if stones == 0 else "canadian")
+        self.time = TimeSettings(system, main, byo, stones, 0)
+        self._time_changed()
+        return ""
+
+    def cmd_kgs_time_settings(self, args: list[str]) -> str:
+        if not args:
+            raise GtpError("syntax error: expected none, absolute, byoyomi or canadian")
+        system = args[0].lower()
+        if system == "none":
+            self.time = TimeSettings("none")
+        elif system == "absolute":
+            self.time = TimeSettings("absolute", _float_arg(args, 1, "main time"))
+        elif system == "byoyomi":
+            self.time = TimeSettings("byoyomi", _float_arg(args, 1, "main time"), _float_arg(args, 2, "period time"),
+                                     0, _int_arg(args, 3, "periods"))
+        elif system == "canadian":
+            self.time = TimeSettings("canadian", _float_arg(args, 1, "main time"), _float_arg(args, 2, "period time"),
+                                     _int_arg(args, 3, "stones"), 0)
+        else:
+            raise GtpError(f"syntax error: unknown time system {args[0]!r}")
+        self._time_changed()
+        return ""
+
+    def cmd_time_left(self, args: list[str]) -> str:
+        color = self._color(args[0]) if args else None
+        seconds = _float_arg(args, 1, "time")
+        stones = _int_arg(args, 2, "stones")
+        self.time.time_left[color] = (seconds, stones)
+        self._time_changed()
+        return ""
+
+
+_EXTENSION_PREFIXES = ("kgs", "lz", "gogui")
+
+
+def _command_name(method: str) -> str:
+    """``cmd_kgs_genmove_cleanup`` -> ``kgs-genmove_cleanup``; ``cmd_play`` -> ``play``."""
+    name = method[4:]
+    head, _, rest = name.partition("_")
+    return f"{head}-{rest}" if head in _EXTENSION_PREFIXES and rest else name
+
+
+def _with_rules(position: Position, rules: Rules) -> Position:
+    """The same position under new rules (komi changes mid-game)."""
+    pos = position.copy()
+    pos.rules = rules
+    return pos
+
+
+def _distance_from_centre(p: int, size: int) -> tuple[int, int]:
+    r, c = divmod(p, size)
+    mid = (size - 1) / 2
+    return (abs(r - mid) + abs(c - mid), p)
+
+
+def _package_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("rlengine")
+    except Exception:
+        return "0+unknown"
+
+
+# ---- the client ------------------------------------------------------------------------
+
+
+class GtpClient:
+    """Talks GTP to an external engine in a child process.
+
+    ``send(command)`` returns the response text (without ``=``) or raises
+    ``GtpResponseError`` for ``?`` and ``GtpTimeout`` when the engine is silent
+    for ``timeout`` seconds (after which the client is closed).
+    """
+
+    def __init__(self, argv: Sequence[str], *, timeout: float = 30.0, cwd: str | None = None,
+                 env: dict[str, str] | None = None):
+        self.argv = list(argv)
+        self.timeout = timeout
+        try:
+            self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, bufsize=1, cwd=cwd, env=env)
+        except OSError as exc:
+            raise GtpError(f"cannot start engine {' '.join(self.argv)!r}: {exc}") from None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        threading.Thread(target=self._read, name="gtp-stdout", daemon=True).start()
+        threading.Thread(target=self._read_stderr, name="gtp-stderr", daemon=True).start()
+        self._next_id = 1
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self._proc.stderr is not None
+        for line in self._proc.stderr:
+            self._stderr_tail.append(line.rstrip("\n"))
+            log.debug("[%s] %s", self.argv[0], line.rstrip("\n"))
+
+    def _exit_report(self) -> str:
+        try:
+            code = self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        tail = "\n".join(self._stderr_tail)
+        return f"exit code {code}" + (f"; its stderr ends with:\n{tail}" if tail else "")
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def send(self, command: str, *, timeout: float | None = None) -> str:
+        if not self.alive:
+            raise GtpError(f"engine {self.argv[0]!r} is not running ({self._exit_report()})")
+        cmd_id = self._next_id
+        self._next_id += 1
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(f"{cmd_id} {command}\n")
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise GtpError(f"engine {self.argv[0]!r} closed its input: {exc}") from None
+        lines = self._response(command, timeout if timeout is not None else self.timeout)
+        head = lines[0]
+        status, rest = head[0], head[1:]
+        got_id = re.match(r"\d+", rest)
+        if got_id and int(got_id.group()) == cmd_id:
+            rest = rest[got_id.end():]
+        text = "\n".join([rest.strip()] + lines[1:]).strip()
+        if status == "?":
+            raise GtpResponseError(command, text)
+        return text
+
+    def _response(self, command: str, timeout: float) -> list[str]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        lines: list[str] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self._lines.get(timeout=max(remaining, 0.0))
+            except queue.Empty:
+                self.close(graceful=False)
+                raise GtpTimeout(f"engine {self.argv[0]!r} gave no answer to {command!r} within {timeout:g} s") from None
+            if line is None:
+                raise GtpError(f"engine {self.argv[0]!r} exited while answering {command!r} ({self._exit_report()})")
+            line = line.rstrip("\r\n")
+            if not lines:
+                if not line.strip():
+                    continue  # stray blank line before a response
+                if line[0] not in "=?":
+                    log.debug("ignoring non-GTP output from %s: %r", self.argv[0], line)
+                    continue
+                lines.append(line)
+            elif line.strip() == "":
+                return lines
+            else:
+                lines.append(line)
+
+    def close(self, *, graceful: bool = True, timeout: float = 5.0) -> None:
+        """Send ``quit`` (when graceful), then wait, then kill."""
+        proc = self._proc
+        if proc.poll() is None and graceful:
+            try:
+                self.send("quit", timeout=timeout)
+            except GtpError:
+                pass
+        if proc.poll() is None:
+            try:
+                proc.wait(timeout=timeout if graceful else 0.1)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError:
+                pass
+
+    def __enter__(self) -> GtpClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,30 @@
+"""Shared test fixtures: paths to the shared data and to GNU Go."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
+
+
+@pytest.fixture(scope="session")
+def gnugo() -> list[str]:
+    """The GNU Go command line for GTP with Chinese rules (fails in CI when missing, skips elsewhere)."""
+    if GNUGO is None:
+        if os.environ.get("CI"):
+            pytest.fail("GNU Go is required in CI: apt-get install -y gnugo")
+        pytest.skip("GNU Go not installed (apt-get install -y gnugo)")
+    return [GNUGO, "--mode", "gtp", "--chinese-rules"]
+
+
+@pytest.fixture(scope="session")
+def rlengine_cmd() -> list[str]:
+    """Our own command, run with the interpreter running the tests."""
+    return [sys.executable, "-m", "rlengine.cli"]
