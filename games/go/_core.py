@@ -61,7 +61,8 @@ CAPS_WHITE = 4  # stones captured by white
 NUM_EMPTY = 5
 HASH = 6
 NUM_HIST = 7
-NUM_SCALARS = 8
+MOVES = 8  # moves played (passes included), setup excluded
+NUM_SCALARS = 9
 
 SIDE_KEY_ROW = 0  # zob[0, 0] is xor-ed in for "white to move" (situational superko)
 
@@ -387,10 +388,20 @@ def play(s, g, hist, nbr, num_nbr, zob, p, c):
         g[TO_MOVE] = 3 - c
     else:
         place(s, g, nbr, num_nbr, zob, p, c)
+    g[MOVES] += 1
     n = g[NUM_HIST]
     hist[0, n] = g[HASH]
     hist[1, n] = g[TO_MOVE]
     g[NUM_HIST] = n + 1
+
+
+@njit(cache=True)
+def try_play(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
+    """``play`` when the move is legal (returns True); changes nothing otherwise."""
+    if not is_legal(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
+        return False
+    play(s, g, hist, nbr, num_nbr, zob, p, c)
+    return True
 
 
 @njit(cache=True)

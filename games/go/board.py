@@ -89,6 +89,30 @@ class Rules:
         return self.size * self.size
 
 
+class _History:
+    """An append-only buffer of position hashes shared along a line of play.
+
+    A position owns the first ``g[NUM_HIST]`` entries.  A child may append in
+    place only when nobody has appended past its parent yet (``used``);
+    otherwise (a second branch from the same parent) it copies.
+    """
+
+    __slots__ = ("arr", "used")
+
+    def __init__(self, arr: np.ndarray, used: int):
+        self.arr = arr  # int64 [2, capacity]
+        self.used = used
+
+    def for_append(self, n: int) -> _History:
+        """A buffer holding these first n entries with room to write entry n."""
+        cap = self.arr.shape[1]
+        if self.used == n and n < cap:
+            return self
+        arr = np.zeros((2, cap * 2 if n >= cap else cap), np.int64)
+        arr[:, :n] = self.arr[:, :n]
+        return _History(arr, n)
+
+
 class Position:
     """A Go position: stones, side to move, ko state, captures and the game's history."""
 
@@ -98,10 +122,14 @@ class Position:
         self.rules = rules
         self._geo = _core.geometry(rules.size)
         if _state is None:
-            _state = _core.new_state(rules.size)
-        self._s, self._g, self._hist = _state
+            s, g, hist = _core.new_state(rules.size)
+            _state = (s, g, _History(hist, int(g[_core.NUM_HIST])))
+        self._s, self._g, self._hist = _state  # _hist: _History
         self.parent = parent
         self.last_move = last_move
+
+    def _child(self, hist: _History, *, last_move: int | None) -> Position:
+        return Position(self.rules, _state=(self._s.copy(), self._g.copy(), hist), parent=self, last_move=last_move)
 
     # ---- construction ----------------------------------------------------------
     @classmethod
@@ -131,7 +159,8 @@ class Position:
         return cls(rules)._with_colors(colors, to_move=to_move)
 
     def copy(self) -> Position:
-        return Position(self.rules, _state=(self._s.copy(), self._g.copy(), self._hist.copy()),
+        n = int(self._g[_core.NUM_HIST])
+        return Position(self.rules, _state=(self._s.copy(), self._g.copy(), _History(self._hist.arr.copy(), n)),
                         parent=self.parent, last_move=self.last_move)
 
     # ---- properties ------------------------------------------------------------
@@ -172,8 +201,8 @@ class Position:
 
     @property
     def move_number(self) -> int:
-        """Moves (passes included) played since the start or the last setup."""
-        return int(self._g[_core.NUM_HIST]) - 1
+        """Moves played so far, passes included (setup stones are not moves)."""
+        return int(self._g[_core.MOVES])
 
     def stones(self) -> np.ndarray:
         """int8 [N*N]: EMPTY/BLACK/WHITE per point (a copy)."""
@@ -214,13 +243,13 @@ class Position:
         if not 0 <= move <= self.pass_move:
             return False
         geo = self._geo
-        return bool(_core.is_legal(self._s, self._g, self._hist, geo.nbr, geo.num_nbr, geo.zob, move, c,
+        return bool(_core.is_legal(self._s, self._g, self._hist.arr, geo.nbr, geo.num_nbr, geo.zob, move, c,
                                    KO_RULES[self.rules.ko], self.rules.allow_suicide))
 
     def legal_mask(self, color: int | None = None) -> np.ndarray:
         """bool [N*N + 1]: legal moves of ``color`` (default: side to move), pass last."""
         geo = self._geo
-        return _core.legal_mask(self._s, self._g, self._hist, geo.nbr, geo.num_nbr, geo.zob, self._color(color),
+        return _core.legal_mask(self._s, self._g, self._hist.arr, geo.nbr, geo.num_nbr, geo.zob, self._color(color),
                                 KO_RULES[self.rules.ko], self.rules.allow_suicide)
 
     def legal_moves(self, color: int | None = None) -> list[int]:
@@ -238,7 +267,7 @@ class Position:
         if move == self.ko_point:
             return "ko"
         geo = self._geo
-        if not _core.is_legal(self._s, self._g, self._hist, geo.nbr, geo.num_nbr, geo.zob, move, c,
+        if not _core.is_legal(self._s, self._g, self._hist.arr, geo.nbr, geo.num_nbr, geo.zob, move, c,
                               _core.KO_SIMPLE, self.rules.allow_suicide):
             return "suicide"
         return "superko (repeats an earlier position)"
@@ -250,29 +279,22 @@ class Position:
         position linked to this one, or ``self`` mutated when ``inplace``.
         """
         c = self._color(color)
-        reason = self.why_illegal(move, c) if not self.is_legal(move, c) else None
-        if reason is not None:
-            where = coords.to_gtp(move, self.size) if 0 <= move <= self.pass_move else str(move)
-            raise IllegalMoveError(f"illegal move {color_name(c)} {where}: {reason}")
-        target = self if inplace else Position(self.rules, _state=(self._s.copy(), self._g.copy(), self._hist),
-                                               parent=self, last_move=move)
-        target._reserve_history(copy=not inplace)
-        geo = self._geo
-        _core.play(target._s, target._g, target._hist, geo.nbr, geo.num_nbr, geo.zob, move, c)
-        if inplace:
-            target.parent = None
-            target.last_move = move
-        return target
-
-    def _reserve_history(self, *, copy: bool) -> None:
+        if not 0 <= move <= self.pass_move:
+            raise IllegalMoveError(f"illegal move {color_name(c)} {move}: {self.why_illegal(move, c)}")
         n = int(self._g[_core.NUM_HIST])
-        cap = self._hist.shape[1]
-        if n < cap and not copy:
-            return
-        new_cap = cap * 2 if n >= cap else cap
-        hist = np.zeros((2, new_cap), np.int64)
-        hist[:, :n] = self._hist[:, :n]
-        self._hist = hist
+        hist = self._hist.for_append(n)
+        target = self if inplace else self._child(hist, last_move=move)
+        geo = self._geo
+        if not _core.try_play(target._s, target._g, hist.arr, geo.nbr, geo.num_nbr, geo.zob, move, c,
+                              KO_RULES[self.rules.ko], self.rules.allow_suicide):
+            raise IllegalMoveError(f"illegal move {color_name(c)} {coords.to_gtp(move, self.size)}: "
+                                   f"{self.why_illegal(move, c)}")
+        hist.used = n + 1
+        if inplace:
+            self._hist = hist
+            self.parent = None
+            self.last_move = move
+        return target
 
     def undo(self) -> Position:
         """The position before the last move (raises ValueError at the start)."""
@@ -287,7 +309,7 @@ class Position:
         """
         geo = self._geo
         s = self._s.copy()  # the sampler reorders the empty list
-        return int(_core.random_move(s, self._g, self._hist, geo.nbr, geo.num_nbr, geo.diag, geo.num_diag, geo.zob,
+        return int(_core.random_move(s, self._g, self._hist.arr, geo.nbr, geo.num_nbr, geo.diag, geo.num_diag, geo.zob,
                                      rng, self._color(color), KO_RULES[self.rules.ko], self.rules.allow_suicide))
 
     # ---- setup -------------------------------------------------------------------
@@ -302,24 +324,19 @@ class Position:
         return self._with_colors(colors, to_move=self.to_move)
 
     def with_to_move(self, color: int) -> Position:
-        pos = Position(self.rules, _state=(self._s.copy(), self._g.copy(), self._hist.copy()), parent=self,
-                       last_move=None)
-        pos._g[_core.TO_MOVE] = self._color(color)
-        n = int(pos._g[_core.NUM_HIST])
-        pos._hist[1, n - 1] = pos._g[_core.TO_MOVE]
-        return pos
+        """The same position with ``color`` to move (SGF PL); recorded as a new history entry."""
+        return self._with_colors(self._s[_core.COLOR], to_move=self._color(color))
 
     def _with_colors(self, colors: np.ndarray, *, to_move: int) -> Position:
-        pos = Position(self.rules, _state=(self._s.copy(), self._g.copy(), self._hist.copy()), parent=self,
-                       last_move=None)
+        n = int(self._g[_core.NUM_HIST])
+        pos = self._child(self._hist.for_append(n), last_move=None)
         geo = self._geo
         _core.rebuild(pos._s, pos._g, geo.nbr, geo.num_nbr, geo.zob, colors.astype(np.int32))
         pos._g[_core.TO_MOVE] = to_move
         pos._g[_core.PASSES] = 0
-        pos._reserve_history(copy=False)
-        n = int(pos._g[_core.NUM_HIST])
-        pos._hist[0, n] = pos._g[_core.HASH]
-        pos._hist[1, n] = to_move
+        pos._hist.arr[0, n] = pos._g[_core.HASH]
+        pos._hist.arr[1, n] = to_move
+        pos._hist.used = n + 1
         pos._g[_core.NUM_HIST] = n + 1
         return pos
 

@@ -315,3 +315,24 @@ def test_batched_playouts_are_reproducible():
     b, mb = _core.playouts(s, g, geo.nbr, geo.num_nbr, geo.diag, geo.num_diag, geo.zob, 7, 64, 243)
     assert np.array_equal(a, b) and ma == mb
     assert len(set(a.tolist())) > 1  # different playouts differ
+
+
+def test_branching_lines_keep_their_own_history():
+    """Positions share one append-only history buffer; a second branch must not see the first's moves."""
+    rng = np.random.default_rng(4)
+    rules = Rules(size=5, ko="positional")
+    lines = {(): Position.empty(rules)}
+    for _ in range(300):
+        key = list(lines)[int(rng.integers(len(lines)))]
+        pos = lines[key]
+        legal = np.flatnonzero(pos.legal_mask()[:-1])
+        if len(legal) == 0:
+            continue
+        move = int(rng.choice(legal))
+        lines[key + (move,)] = pos.play(move)
+    for key, pos in lines.items():
+        fresh = Position.empty(rules)
+        for move in key:
+            fresh = fresh.play(move, inplace=True)
+        assert np.array_equal(fresh.legal_mask(), pos.legal_mask()), key
+        assert fresh.move_number == pos.move_number == len(key)
