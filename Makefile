@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # The CPU build of torch; set TORCH_SPEC=torch for your platform's default build (CUDA on Linux).
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install run test bench clean
+.PHONY: install gnugo run test bench clean
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,14 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(VENV)/bin/rlengine selfplay --size 9 --komi 7.5 --seed 0 --out runs/selfplay
 
-test: install
+# GNU Go 3.8 is the rules oracle of the differential tests; installed with apt when missing.
+gnugo:
+	@command -v gnugo >/dev/null || test -x /usr/games/gnugo || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gnugo; \
+	    elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq gnugo; \
+	    else echo "warning: GNU Go not found; its differential tests will be skipped" >&2; fi; }
+
+test: install gnugo
 	$(PY) -m pytest -q
 
 bench: install

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
+import tempfile
 
 import pytest
 from hypothesis import given, settings
@@ -185,11 +187,12 @@ WORDS = ["play", "genmove", "undo", "boardsize", "komi", "fixed_handicap", "plac
 @given(st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map(" ".join), max_size=25))
 def test_fuzz_command_sequences_never_crash(lines):
     eng = engine(size=7)
-    for line in lines:
-        out = eng.handle(line)
-        if out is not None:
-            assert out[0] in "=?" and out.endswith("\n\n")
-            assert "internal error" not in out, (line, out)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):  # printsgf FILE writes here
+        for line in lines:
+            out = eng.handle(line)
+            if out is not None:
+                assert out[0] in "=?" and out.endswith("\n\n")
+                assert "internal error" not in out, (line, out)
 
 
 def test_client_talks_to_our_cli_and_reports_errors(rlengine_cmd):
