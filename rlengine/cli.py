@@ -90,6 +90,7 @@ def _cmd_gtp(args) -> int:
 
 
 def _cmd_selfplay(args) -> int:
+    """Games already saved under OUT are kept and shown, so a re-run resumes where it stopped."""
     from games.go import sgf
     from games.go.selfplay import play_game
     from rlengine.seeding import derive_seed, seed_everything
@@ -102,13 +103,27 @@ def _cmd_selfplay(args) -> int:
     black = _player(args.black, derive_seed(args.seed, "black"))
     white = _player(args.white, derive_seed(args.seed, "white"))
     args.out.mkdir(parents=True, exist_ok=True)
-    for i in range(args.games):
-        record, final = play_game(black, white, rules, max_moves=args.max_moves,
-                                  black_name=args.black, white_name=args.white)
-        path = args.out / f"game-{i + 1:06d}.sgf"
-        sgf.save_sgf(record, path)
+    for i in range(1, args.games + 1):
+        path = args.out / f"game-{i:06d}.sgf"
+        if path.exists():
+            try:
+                record = sgf.GameRecord.from_tree(sgf.read_sgf(path)[0], source=str(path))
+                final = list(record.replay())[-1] if record.num_moves else record.start()
+            except (sgf.SgfError, IndexError) as exc:
+                raise SystemExit(f"rlengine: error: cannot resume from {path}: {exc}; move it away to replay "
+                                 f"that game") from None
+            status = "already played"
+        else:
+            for player, colour in ((black, "black"), (white, "white")):
+                reseed = getattr(player, "reseed", None)
+                if reseed is not None and args.seed is not None:
+                    reseed(derive_seed(args.seed, colour, i))  # game i is the same whether resumed or not
+            record, final = play_game(black, white, rules, max_moves=args.max_moves,
+                                      black_name=args.black, white_name=args.white)
+            sgf.save_sgf(record, path)
+            status = "saved"
         print(final.to_ascii())
-        print(f"game {i + 1}: {record.result} after {record.num_moves} moves; saved {path}")
+        print(f"game {i}: {record.result} after {record.num_moves} moves; {status} {path}")
         sys.stdout.flush()
     return 0
 

@@ -28,3 +28,14 @@ def gnugo() -> list[str]:
 def rlengine_cmd() -> list[str]:
     """Our own command, run with the interpreter running the tests."""
     return [sys.executable, "-m", "rlengine.cli"]
+
+
+@pytest.fixture(scope="session")
+def tom_archive() -> Path:
+    """The 19x19 tom-9d SGF archive in ../shared/data (fails in CI when missing, skips elsewhere)."""
+    path = SHARED_DATA / "go" / "tom-9d-19x19.tar.gz"
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared data missing in CI: {path}")
+        pytest.skip(f"game archive not found at {path}")
+    return path

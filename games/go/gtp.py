@@ -34,7 +34,6 @@ from games.go.board import (
     color_name,
     fixed_handicap_points,
     max_fixed_handicap,
-    opponent,
     parse_color,
 )
 from games.go.players import Player

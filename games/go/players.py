@@ -39,6 +39,10 @@ class RandomPlayer:
     def reset(self, rules: Rules) -> None:  # stateless beyond its generator
         return None
 
+    def reseed(self, seed: int) -> None:
+        self._seed = seed
+        self._rng = _core.seed_rng(seed)
+
     def genmove(self, position: Position, color: int) -> int:
         return position.random_move(self._rng, color)
 

@@ -5,7 +5,6 @@ import logging
 import tarfile
 import zipfile
 from itertools import islice
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,9 +24,6 @@ from games.go.sgf import (
     read_sgf,
     save_sgf,
 )
-
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-TOM_ARCHIVE = DATA / "go" / "tom-9d-19x19.tar.gz"
 
 
 def pt(point: str, size: int = 19) -> int:
@@ -438,11 +434,10 @@ def test_corrupt_archive_raises_sgf_error(tmp_path):
 
 
 # ---- the real archive ---------------------------------------------------------------------------------
-@pytest.mark.skipif(not TOM_ARCHIVE.exists(), reason=f"game archive not found at {TOM_ARCHIVE}")
-def test_real_archive_first_300_games_replay_legally():
+def test_real_archive_first_300_games_replay_legally(tom_archive):
     stats = SgfStats()
     num_games = num_positions = 0
-    for name, record in islice(iter_games(TOM_ARCHIVE, stats=stats), 300):
+    for name, record in islice(iter_games(tom_archive, stats=stats), 300):
         assert record.size == 19 and record.komi in (6.5, 7.5), name
         positions = list(record.replay())
         assert len(positions) == record.num_moves

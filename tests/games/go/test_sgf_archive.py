@@ -10,17 +10,12 @@ whole boards (no Zobrist hashing) with the boards seen before.
 from __future__ import annotations
 
 import tarfile
-from pathlib import Path
 
-import pytest
 
 from games.go import coords
 from games.go.gtp import GtpClient
 from games.go.sgf import SgfError, SgfStats, iter_games
 
-TOM_ARCHIVE = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "go" / "tom-9d-19x19.tar.gz"
-
-pytestmark = pytest.mark.skipif(not TOM_ARCHIVE.exists(), reason=f"game archive not found at {TOM_ARCHIVE}")
 
 
 def _superko_by_boards(record, move_number: int) -> bool:
@@ -37,11 +32,11 @@ def _superko_by_boards(record, move_number: int) -> bool:
     raise AssertionError("move number past the end of the game")
 
 
-def test_whole_archive_parses_and_replays(tmp_path, gnugo):
+def test_whole_archive_parses_and_replays(tmp_path, gnugo, tom_archive):
     stats = SgfStats()
     rejected = {}
     num_games = 0
-    for name, record in iter_games(TOM_ARCHIVE, stats=stats):
+    for name, record in iter_games(tom_archive, stats=stats):
         num_games += 1
         try:
             for _ in record.replay(inplace=True):
@@ -53,7 +48,7 @@ def test_whole_archive_parses_and_replays(tmp_path, gnugo):
     assert len(rejected) < 50, sorted(rejected)  # a handful of broken records, not a broken engine
 
     members = {}
-    with tarfile.open(TOM_ARCHIVE) as tar:
+    with tarfile.open(tom_archive) as tar:
         for member in tar:
             if member.name in rejected:
                 members[member.name] = tar.extractfile(member).read()
