@@ -375,19 +375,24 @@ def is_legal(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
     return True
 
 
+@njit(cache=True, inline="always")
+def _move(s, g, nbr, num_nbr, zob, p, c):
+    """A legal stone move or PASS for colour c, without history."""
+    if p == s.shape[1]:
+        g[PASSES] += 1
+        g[KO] = NO_POINT
+        g[TO_MOVE] = 3 - c
+    else:
+        place(s, g, nbr, num_nbr, zob, p, c)
+
+
 @njit(cache=True)
 def play(s, g, hist, nbr, num_nbr, zob, p, c):
     """Play p (or PASS) for colour c, already known legal, and record history.
 
     The caller makes sure ``hist`` has room for one more entry.
     """
-    m = s.shape[1]
-    if p == m:
-        g[PASSES] += 1
-        g[KO] = NO_POINT
-        g[TO_MOVE] = 3 - c
-    else:
-        place(s, g, nbr, num_nbr, zob, p, c)
+    _move(s, g, nbr, num_nbr, zob, p, c)
     g[MOVES] += 1
     n = g[NUM_HIST]
     hist[0, n] = g[HASH]
@@ -586,18 +591,12 @@ def playout(s, g, nbr, num_nbr, diag, num_diag, zob, rng, max_moves):
     own single-point eye (simple ko, no suicide).  Returns (black-minus-white
     Tromp-Taylor area, moves played).
     """
-    m = s.shape[1]
     hist = np.empty((2, 1), np.int64)  # unused: playouts check simple ko only
     moves = 0
     while moves < max_moves and g[PASSES] < 2:
         c = g[TO_MOVE]
         p = _pick_random(s, g, hist, nbr, num_nbr, diag, num_diag, zob, rng, c, KO_SIMPLE, False, False)
-        if p == m:
-            g[PASSES] += 1
-            g[KO] = NO_POINT
-            g[TO_MOVE] = 3 - c
-        else:
-            place(s, g, nbr, num_nbr, zob, p, c)
+        _move(s, g, nbr, num_nbr, zob, p, c)
         moves += 1
     return area_score(s), moves
 

@@ -336,3 +336,25 @@ def test_branching_lines_keep_their_own_history():
             fresh = fresh.play(move, inplace=True)
         assert np.array_equal(fresh.legal_mask(), pos.legal_mask()), key
         assert fresh.move_number == pos.move_number == len(key)
+
+
+def test_territory_estimate_counts_surrounded_points_and_prisoners():
+    pos = board("""
+        . X O .
+        X X O O
+        . X O .
+        X X O O
+    """, komi=0.5)
+    # black surrounds A4 and A2, white D4 and D2; no prisoners yet
+    assert pos.territory_estimate() == 2 - 2 - 0.5
+    taken = board("""
+        . X . . .
+        X O X . .
+        . . . . .
+        . . . . .
+        . . . . .
+    """, komi=0.0).play(at("B3", 5))
+    # only black stones on the board: every empty point is black territory, plus one prisoner
+    owner = taken.area_owner()
+    black_territory = int(np.count_nonzero((owner == BLACK) & (taken.stones() == 0)))
+    assert taken.territory_estimate() == black_territory + 1
