@@ -1,0 +1,190 @@
+"""Checkpoints: a folder per step, written whole to a temp folder and renamed.
+
+``runs/<name>/checkpoints/step-000001000/`` holds
+
+- ``model.safetensors``: every named tensor group (``online.*``, ``target.*``);
+- ``optim.pt``: optimizer state, read back with ``torch.load(weights_only=True)``;
+- ``state.json``: counters, RNG states and the agent's name;
+- ``config.toml``: the resolved run config;
+- ``replay.npz`` (optional): the replay buffer's arrays.
+
+``checkpoints/latest`` names the newest complete checkpoint; it is replaced
+atomically after the folder is in place, so a run killed at any moment
+resumes from a whole checkpoint.  Nothing here unpickles user data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from rlengine.runtime._atomic import atomic_write_text, fsync_dir
+
+__all__ = ["Checkpoint", "CheckpointError", "find_checkpoint", "latest_checkpoint", "load_checkpoint",
+           "load_module_state", "save_checkpoint"]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A missing, corrupt or mismatched checkpoint; the message names the file."""
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    optimizer: dict | None
+    state: dict[str, Any]
+    config_toml: str
+    replay: dict[str, np.ndarray] | None
+
+    @property
+    def step(self) -> int:
+        return int(self.state["step"])
+
+    @property
+    def agent(self) -> str:
+        return str(self.state["agent"])
+
+
+def _step_name(step: int) -> str:
+    return f"step-{step:012d}"
+
+
+def save_checkpoint(directory: str | Path, step: int, *, agent: str, tensors: dict[str, torch.Tensor],
+                    optimizer: dict | None, state: dict[str, Any], config_toml: str,
+                    replay: dict[str, np.ndarray] | None = None, keep: int = 3) -> Path:
+    """Write a checkpoint atomically and point ``latest`` at it; keep the newest ``keep``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / _step_name(step)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=directory))
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp / "model.safetensors"),
+                  metadata={"format": str(FORMAT_VERSION), "agent": agent, "step": str(step)})
+        if optimizer is not None:
+            torch.save(optimizer, tmp / "optim.pt")
+        full_state = dict(state, step=int(step), agent=agent, format=FORMAT_VERSION)
+        (tmp / "state.json").write_text(json.dumps(full_state, indent=1, sort_keys=True))
+        (tmp / "config.toml").write_text(config_toml)
+        if replay is not None:
+            np.savez(tmp / "replay.npz", **replay)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        fsync_dir(directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    atomic_write_text(directory / "latest", final.name + "\n")
+    _prune(directory, keep)
+    return final
+
+
+def _prune(directory: Path, keep: int) -> None:
+    steps = sorted(p for p in directory.glob("step-*") if p.is_dir())
+    for old in steps[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in directory.glob(".step-*"):  # temp folders of a run that was killed mid-write
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def latest_checkpoint(directory: str | Path) -> Path | None:
+    """The newest complete checkpoint under ``directory`` (None if there is none)."""
+    directory = Path(directory)
+    pointer = directory / "latest"
+    if pointer.exists():
+        candidate = directory / pointer.read_text().strip()
+        if (candidate / "state.json").exists():
+            return candidate
+    steps = sorted(p for p in directory.glob("step-*") if (p / "state.json").exists())
+    return steps[-1] if steps else None
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """A checkpoint folder from a checkpoint, a ``checkpoints/`` folder or a run directory."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} not found")
+    if (path / "state.json").exists():
+        return path
+    for directory in (path, path / "checkpoints"):
+        found = latest_checkpoint(directory) if directory.is_dir() else None
+        if found is not None:
+            return found
+    raise CheckpointError(f"{path}: no checkpoint here (expected state.json, or a checkpoints/ folder)")
+
+
+def load_checkpoint(path: str | Path, *, with_replay: bool = False) -> Checkpoint:
+    """Read a checkpoint; CheckpointError names the file that is missing or corrupt."""
+    path = find_checkpoint(path)
+    try:
+        state = json.loads((path / "state.json").read_text())
+        if not isinstance(state, dict) or "step" not in state or "agent" not in state:
+            raise CheckpointError(f"{path / 'state.json'}: missing 'step' or 'agent'")
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path / 'state.json'}: unreadable: {exc}") from None
+    if state.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"{path / 'state.json'}: format {state.get('format')!r}, expected {FORMAT_VERSION}")
+    try:
+        tensors = load_file(str(path / "model.safetensors"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path / 'model.safetensors'}: missing") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path / 'model.safetensors'}: corrupt: {exc}") from None
+    optimizer = None
+    if (path / "optim.pt").exists():
+        try:
+            optimizer = torch.load(path / "optim.pt", map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises several types for a damaged file
+            raise CheckpointError(f"{path / 'optim.pt'}: corrupt: {exc}") from None
+    try:
+        config_toml = (path / "config.toml").read_text()
+    except OSError as exc:
+        raise CheckpointError(f"{path / 'config.toml'}: unreadable: {exc}") from None
+    replay = None
+    if with_replay and (path / "replay.npz").exists():
+        try:
+            with np.load(path / "replay.npz", allow_pickle=False) as z:
+                replay = {k: z[k] for k in z.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise CheckpointError(f"{path / 'replay.npz'}: corrupt: {exc}") from None
+    return Checkpoint(path, tensors, optimizer, state, config_toml, replay)
+
+
+def load_module_state(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, *, source: Path) -> None:
+    """Load ``prefix.*`` tensors into ``module``; CheckpointError naming missing/unexpected/mis-shaped keys."""
+    sub = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    own = module.state_dict()
+    missing = sorted(set(own) - set(sub))
+    unexpected = sorted(set(sub) - set(own))
+    shapes = [f"{k}: checkpoint {tuple(sub[k].shape)} vs network {tuple(own[k].shape)}"
+              for k in sorted(set(own) & set(sub)) if own[k].shape != sub[k].shape]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:5]}")
+        if unexpected:
+            parts.append(f"unexpected {unexpected[:5]}")
+        if shapes:
+            parts.append("shape mismatch " + "; ".join(shapes[:3]))
+        raise CheckpointError(f"{source}: checkpoint does not fit this network ({prefix}): " + ", ".join(parts))
+    module.load_state_dict(sub)

@@ -1,0 +1,94 @@
+"""Checkpoints and run directories: atomic, resumable, and clear about corrupt or mismatched files."""
+
+import json
+
+import pytest
+import torch
+
+from rlengine.config import ConfigError
+from rlengine.runtime import (
+    CheckpointError,
+    MetricsLogger,
+    RunDir,
+    latest_checkpoint,
+    load_checkpoint,
+    load_module_state,
+    save_checkpoint,
+)
+
+
+def _save(directory, step, net, **kw):
+    opt = torch.optim.Adam(net.parameters())
+    net(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    return save_checkpoint(directory, step, agent="test", tensors={f"online.{k}": v for k, v in net.state_dict().items()},
+                           optimizer=opt.state_dict(), state={"counters": {"step": step}}, config_toml="x = 1\n", **kw)
+
+
+def test_round_trip_latest_and_pruning(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    for step in (10, 20, 30, 40):
+        _save(tmp_path, step, net, keep=2)
+    assert sorted(p.name for p in tmp_path.glob("step-*")) == ["step-000000000030", "step-000000000040"]
+    assert latest_checkpoint(tmp_path).name == "step-000000000040"
+    ckpt = load_checkpoint(tmp_path)
+    assert ckpt.step == 40 and ckpt.agent == "test" and ckpt.optimizer["state"][0]["step"] == 1
+    other = torch.nn.Linear(3, 2)
+    load_module_state(other, ckpt.tensors, "online", source=ckpt.path)
+    assert torch.equal(other.weight, net.weight)
+
+
+def test_half_written_checkpoint_is_ignored(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    _save(tmp_path, 10, net)
+    (tmp_path / ".step-000000000020.abc").mkdir()  # a kill during the next write leaves only a temp folder
+    assert latest_checkpoint(tmp_path).name == "step-000000000010"
+
+
+def test_corrupt_and_mismatched_checkpoints_name_the_file(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    path = _save(tmp_path, 10, net)
+    with pytest.raises(CheckpointError, match="does not fit this network.*shape mismatch.*weight"):
+        load_module_state(torch.nn.Linear(4, 2), load_checkpoint(path).tensors, "online", source=path)
+    with pytest.raises(CheckpointError, match="missing"):
+        load_module_state(torch.nn.Sequential(torch.nn.Linear(3, 2)), load_checkpoint(path).tensors, "online",
+                          source=path)
+    (path / "model.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: corrupt"):
+        load_checkpoint(path)
+    (path / "state.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match=r"state\.json: unreadable"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "nowhere")
+
+
+def test_optimizer_state_is_not_unpickled_blindly(tmp_path):
+    import pickle
+
+    net = torch.nn.Linear(3, 2)
+    path = _save(tmp_path, 10, net)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    (path / "optim.pt").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError, match=r"optim\.pt: corrupt"):
+        load_checkpoint(path)
+
+
+def test_run_dir_refuses_another_config_and_metrics_drop_lines_after_resume(tmp_path):
+    run = RunDir(tmp_path / "run")
+    assert run.prepare("[dqn]\nlr = 0.1\n") is None
+    assert run.prepare("[dqn]\nlr = 0.1\n") is None  # same config: fine
+    with pytest.raises(ConfigError, match=r"another config \(dqn\.lr: 0\.1 -> 0\.2\)"):
+        run.prepare("[dqn]\nlr = 0.2\n")
+    m = MetricsLogger(run, tensorboard=False)
+    for step in (1, 2, 3, 4):
+        m.log(step, loss=float(step))
+    m.close()
+    with open(run.metrics_path, "a") as f:
+        f.write('{"step": 5, "lo')  # a line cut short by kill -9
+    MetricsLogger(run, resume_step=2, tensorboard=False).close()
+    assert [json.loads(line)["step"] for line in run.metrics_path.read_text().splitlines()] == [1, 2]
