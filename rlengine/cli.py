@@ -4,6 +4,10 @@ Subcommands:
 
 ``rlengine gtp --player SPEC``      serve a player over GTP on stdin/stdout
 ``rlengine selfplay``               play games between two players, save SGF, print the board
+``rlengine train CONFIG``           train an agent (re-running resumes)
+``rlengine eval CHECKPOINT``        evaluate a checkpoint, final JSON line
+``rlengine watch CHECKPOINT``       record an episode as a GIF
+``rlengine plot RUN...``            learning curves to PNG
 
 Players are found by name through entry points (``rlengine.registry``).
 Logs go to stderr; stdout carries only the command's own output (GTP
@@ -13,6 +17,7 @@ responses for ``gtp``).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -56,6 +61,46 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-moves", type=int, default=None, help="move cap per game (default 3*N*N)")
     _add_rules_args(sp, size=9)
     sp.set_defaults(func=_cmd_selfplay)
+
+    tr = sub.add_parser("train", help="train an agent from a TOML config (re-running resumes)",
+                        description="Train the agent a TOML config names ([run] agent = ...). Writes config.toml, "
+                                    "checkpoints/, tb/ and metrics.jsonl under the run directory; running the same "
+                                    "command again resumes from the last checkpoint.")
+    tr.add_argument("config", type=Path, help="run config, e.g. configs/dqn_pong.toml")
+    tr.add_argument("--run-dir", type=Path, default=None, help="run directory (default runs/<run.name>)")
+    tr.add_argument("--seed", type=int, default=None, help="seed (overrides run.seed)")
+    tr.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config value, e.g. --set dqn.lr=1e-4 (repeatable)")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("eval", help="evaluate a checkpoint; prints a final JSON line",
+                        description="Evaluate a checkpoint (a checkpoint folder, or a run directory for its latest) "
+                                    "and print one JSON line with mean_return, std_return and episodes "
+                                    "(plus human_normalized for Atari).")
+    ev.add_argument("checkpoint", type=Path)
+    ev.add_argument("--episodes", type=int, default=None, help="episodes (default: the config's eval.episodes)")
+    ev.add_argument("--seed", type=int, default=None)
+    ev.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
+    ev.set_defaults(func=_cmd_eval)
+
+    wa = sub.add_parser("watch", help="record one greedy episode of a checkpoint as a GIF",
+                        description="Play one episode with the greedy policy of a checkpoint and save it as an "
+                                    "animated GIF.")
+    wa.add_argument("checkpoint", type=Path)
+    wa.add_argument("--out", type=Path, required=True, help="output file, e.g. pong.gif")
+    wa.add_argument("--seed", type=int, default=None)
+    wa.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
+    wa.set_defaults(func=_cmd_watch)
+
+    pl = sub.add_parser("plot", help="plot a run's learning curves (metrics.jsonl) to a PNG",
+                        description="Plot the training and evaluation returns of one or more run directories "
+                                    "against environment steps, to a PNG file.")
+    pl.add_argument("runs", type=Path, nargs="+", help="run directories (holding metrics.jsonl)")
+    pl.add_argument("--out", type=Path, required=True, help="output PNG")
+    pl.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
+    pl.set_defaults(func=_cmd_plot)
     return parser
 
 
@@ -125,6 +170,70 @@ def _cmd_selfplay(args) -> int:
         print(final.to_ascii())
         print(f"game {i}: {record.result} after {record.num_moves} moves; {status} {path}")
         sys.stdout.flush()
+    return 0
+
+
+def _fail(exc: Exception) -> SystemExit:
+    return SystemExit(f"rlengine: error: {exc}")
+
+
+def _agent_for_config(path: Path) -> str:
+    from rlengine.config import ConfigError, read_toml
+
+    data = read_toml(path)
+    agent = data.get("run", {}).get("agent") if isinstance(data.get("run"), dict) else None
+    if not isinstance(agent, str):
+        raise ConfigError(f"{path}: missing [run] agent = \"...\" (e.g. \"dqn\")")
+    return agent
+
+
+def _cmd_train(args) -> int:
+    from rlengine.config import load_config
+    from rlengine.registry import load_agent
+
+    # ConfigError and CheckpointError are ValueErrors: each names its file and key
+    try:
+        agent = load_agent(_agent_for_config(args.config))
+        overrides = list(args.overrides) + ([f"run.seed={args.seed}"] if args.seed is not None else [])
+        cfg = load_config(agent.config_class, args.config, overrides=overrides)
+        run_dir = args.run_dir or Path("runs") / cfg.run.name
+        result = agent.train(cfg, run_dir, progress=not args.no_progress)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    print(json.dumps({"run_dir": str(run_dir), **(result or {})}))
+    return 0
+
+
+def _on_checkpoint(path: Path, action: str, **kwargs) -> int:
+    """Run the checkpoint's agent's ``evaluate`` or ``watch`` and print its JSON result."""
+    from rlengine.registry import load_agent
+    from rlengine.runtime import load_checkpoint
+
+    try:
+        agent = load_agent(load_checkpoint(path).agent)
+        result = getattr(agent, action)(path, **kwargs)
+    except (ValueError, OSError) as exc:
+        raise _fail(exc) from None
+    print(json.dumps(result))
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    return _on_checkpoint(args.checkpoint, "evaluate", episodes=args.episodes, seed=args.seed)
+
+
+def _cmd_watch(args) -> int:
+    return _on_checkpoint(args.checkpoint, "watch", out=args.out, seed=args.seed)
+
+
+def _cmd_plot(args) -> int:
+    from rlengine.plots import plot_runs
+
+    try:
+        plot_runs(args.runs, args.out)
+    except (OSError, ValueError) as exc:
+        raise _fail(exc) from None
+    print(json.dumps({"out": str(args.out)}))
     return 0
 
 

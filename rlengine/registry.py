@@ -8,11 +8,38 @@ A player spec is ``NAME`` or ``NAME:ARG`` (``random``, ``policy:ckpt.safetensors
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Callable
 
-__all__ = ["PLAYER_GROUP", "available_players", "load_player"]
+__all__ = ["AGENT_GROUP", "AgentSpec", "PLAYER_GROUP", "available_agents", "available_players", "load_agent",
+           "load_player"]
 
 PLAYER_GROUP = "rlengine.players"
+AGENT_GROUP = "rlengine.agents"
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """What an agent package exposes to the CLI (entry point group ``rlengine.agents``)."""
+
+    name: str
+    config_class: type  # frozen run-config dataclass, loaded from TOML
+    train: Callable  # train(config, run_dir, *, progress=True) -> dict (last evaluation)
+    evaluate: Callable  # evaluate(checkpoint, *, episodes=None, seed=None) -> dict
+    watch: Callable  # watch(checkpoint, out, *, seed=None) -> dict
+
+
+def available_agents() -> list[str]:
+    return sorted({ep.name for ep in entry_points(group=AGENT_GROUP)})
+
+
+def load_agent(name: str) -> AgentSpec:
+    for ep in entry_points(group=AGENT_GROUP):
+        if ep.name == name:
+            return ep.load()
+    known = ", ".join(available_agents()) or "none (is rlengine installed? pip install -e .)"
+    raise ValueError(f"unknown agent {name!r}; known agents: {known}")
 
 
 def available_players() -> list[str]:

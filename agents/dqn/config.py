@@ -1,0 +1,134 @@
+"""DQN run config: one frozen dataclass per section of the TOML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CheckpointSection", "DQNConfig", "DQNRunConfig", "EnvSection", "EvalSection", "NetworkSection",
+           "RunSection"]
+
+
+def _check(cond: bool, key: str, message: str) -> None:
+    if not cond:
+        raise ValueError(f"{key}: {message}")
+
+
+@dataclass(frozen=True)
+class RunSection:
+    agent: str = "dqn"
+    name: str = "dqn"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+    def __post_init__(self):
+        _check(self.agent == "dqn", "run.agent", f"this config is for the dqn agent, got {self.agent!r}")
+        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"), "run.device",
+               f"expected auto, cpu or cuda[:N], got {self.device!r}")
+
+
+@dataclass(frozen=True)
+class EnvSection:
+    kind: str = "atari"  # atari (ALE via games.atari) | gym (any gymnasium id with vector observations)
+    id: str = "pong"
+    num_envs: int = 8
+    preset: str = "nature"  # atari only: nature | machado
+
+    def __post_init__(self):
+        _check(self.kind in ("atari", "gym"), "env.kind", f"expected atari or gym, got {self.kind!r}")
+        _check(self.num_envs >= 1, "env.num_envs", "must be at least 1")
+        _check(self.preset in ("nature", "machado"), "env.preset", f"expected nature or machado, got {self.preset!r}")
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    torso: str = "nature_cnn"  # nature_cnn | mlp
+    hidden: tuple[int, ...] = (256, 256)  # mlp torso layers
+    dueling: bool = True
+    head_hidden: int | None = None  # extra hidden layer in the Q head (per stream when dueling)
+
+    def __post_init__(self):
+        _check(self.torso in ("nature_cnn", "mlp"), "network.torso", f"expected nature_cnn or mlp, got {self.torso!r}")
+        _check(all(h > 0 for h in self.hidden), "network.hidden", "layer sizes must be positive")
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    total_steps: int = 10_000_000  # environment steps (agent steps; frames = 4x with frame skip)
+    lr: float = 1e-4
+    adam_eps: float = 1.5e-4
+    gamma: float = 0.99
+    batch_size: int = 32
+    buffer_size: int = 1_000_000
+    learning_starts: int = 80_000
+    train_every: int = 4  # environment steps per gradient update
+    target_update_every: int = 8_000  # environment steps between hard target updates (used when tau == 1)
+    tau: float = 1.0  # < 1: soft (Polyak) target update after every gradient update
+    double: bool = True
+    huber: bool = True
+    grad_clip: float = 10.0
+    eps_start: float = 1.0
+    eps_end: float = 0.01
+    eps_decay_steps: int = 250_000
+    n_step: int = 1
+    prioritized: bool = False
+    alpha: float = 0.6
+    beta0: float = 0.4  # annealed linearly to 1 over total_steps
+    amp: bool = True  # bf16 autocast on GPU (ignored on CPU)
+
+    def __post_init__(self):
+        for key in ("total_steps", "batch_size", "buffer_size", "train_every", "target_update_every",
+                    "eps_decay_steps", "n_step"):
+            _check(getattr(self, key) >= 1, f"dqn.{key}", "must be at least 1")
+        _check(self.learning_starts >= 0, "dqn.learning_starts", "must be >= 0")
+        _check(self.lr > 0, "dqn.lr", "must be > 0")
+        _check(0 <= self.gamma <= 1, "dqn.gamma", "must be in [0, 1]")
+        _check(0 < self.tau <= 1, "dqn.tau", "must be in (0, 1]")
+        _check(0 <= self.eps_end <= self.eps_start <= 1, "dqn.eps_start", "need 0 <= eps_end <= eps_start <= 1")
+        _check(self.grad_clip > 0, "dqn.grad_clip", "must be > 0")
+        _check(0 <= self.alpha and 0 <= self.beta0 <= 1, "dqn.alpha", "need alpha >= 0 and beta0 in [0, 1]")
+
+    def epsilon(self, step: int) -> float:
+        """Linear decay from eps_start to eps_end over eps_decay_steps environment steps."""
+        frac = min(step / self.eps_decay_steps, 1.0)
+        return self.eps_start + frac * (self.eps_end - self.eps_start)
+
+    def beta(self, step: int) -> float:
+        return self.beta0 + min(step / self.total_steps, 1.0) * (1.0 - self.beta0)
+
+
+@dataclass(frozen=True)
+class EvalSection:
+    every_steps: int = 250_000
+    episodes: int = 10
+    epsilon: float | None = None  # None: the preset's protocol (0.05 nature, 0.001 otherwise; 0 for gym envs)
+    stop_at_return: float | None = None  # end training once an evaluation's mean return reaches this
+
+    def __post_init__(self):
+        _check(self.every_steps >= 1, "eval.every_steps", "must be at least 1")
+        _check(self.episodes >= 1, "eval.episodes", "must be at least 1")
+        _check(self.epsilon is None or 0 <= self.epsilon <= 1, "eval.epsilon", "must be in [0, 1]")
+
+
+@dataclass(frozen=True)
+class CheckpointSection:
+    every_steps: int = 250_000
+    keep: int = 3
+    save_replay: bool = False  # also store the replay buffer (large for Atari)
+
+    def __post_init__(self):
+        _check(self.every_steps >= 1, "checkpoint.every_steps", "must be at least 1")
+        _check(self.keep >= 1, "checkpoint.keep", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class DQNRunConfig:
+    run: RunSection = field(default_factory=RunSection)
+    env: EnvSection = field(default_factory=EnvSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
+    dqn: DQNConfig = field(default_factory=DQNConfig)
+    eval: EvalSection = field(default_factory=EvalSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+
+    def __post_init__(self):
+        if self.env.kind == "gym" and self.network.torso == "nature_cnn":
+            raise ValueError("network.torso: nature_cnn needs Atari frames; use torso = \"mlp\" for env.kind = \"gym\"")

@@ -1,0 +1,466 @@
+"""Double DQN with a target network, dueling head, PER and n-step options (Mnih et al. 2015;
+van Hasselt et al. 2016; Wang et al. 2016; Schaul et al. 2016).
+
+Read top to bottom: the network, acting, one gradient update, the training
+loop (vector environments, replay, ε schedule, target updates, evaluation,
+checkpoints, resume), evaluation and recording.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from agents.dqn.config import DQNRunConfig
+from rlengine.config import ConfigError, load_config, to_toml
+from rlengine.nn import MLP, MLPConfig, NatureCNN, NatureCNNConfig, QHead, QHeadConfig
+from rlengine.replay import ReplayBuffer, ReplayConfig
+from rlengine.runtime import (
+    CheckpointError,
+    MetricsLogger,
+    RunDir,
+    load_checkpoint,
+    load_module_state,
+    save_checkpoint,
+)
+from rlengine.seeding import derive_seed, seed_everything
+
+__all__ = ["QNetwork", "evaluate_checkpoint", "make_envs", "train", "watch_checkpoint"]
+
+log = logging.getLogger(__name__)
+
+
+# ---- network -------------------------------------------------------------------------------------
+
+
+class QNetwork(nn.Module):
+    """Torso (Nature CNN for frames, MLP for vectors) + Q head (dueling or plain)."""
+
+    def __init__(self, cfg: DQNRunConfig, obs_shape: tuple[int, ...], num_actions: int):
+        super().__init__()
+        net = cfg.network
+        if net.torso == "nature_cnn":
+            self.torso = NatureCNN(NatureCNNConfig(in_channels=obs_shape[0]))
+        else:
+            self.torso = MLP(MLPConfig(in_features=int(np.prod(obs_shape)), hidden=net.hidden))
+        self.head = QHead(QHeadConfig(in_features=self.torso.out_features, num_actions=num_actions,
+                                      hidden=net.head_hidden, dueling=net.dueling))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:  # [B, *obs_shape] -> [B, A]
+        if obs.dim() > 2 and not isinstance(self.torso, NatureCNN):
+            obs = obs.flatten(1)
+        return self.head(self.torso(obs))
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"run.device = {name!r} but CUDA is not available")
+    return torch.device(name)
+
+
+# ---- environments ----------------------------------------------------------------------------------
+
+
+def make_envs(cfg: DQNRunConfig, *, num_envs: int, training: bool, seed: int | None):
+    """A gymnasium-style vector env (NEXT_STEP autoreset) for the config's game."""
+    if cfg.env.kind == "atari":
+        from games.atari import make_atari_env
+
+        return make_atari_env(cfg.env.id, num_envs=num_envs, preset=cfg.env.preset, training=training, seed=seed)
+    try:
+        envs = gym.make_vec(cfg.env.id, num_envs=num_envs, vectorization_mode="sync")
+    except gym.error.Error as exc:
+        raise ConfigError(f"env.id: cannot make gymnasium env {cfg.env.id!r}: {exc}") from None
+    if not isinstance(envs.single_action_space, gym.spaces.Discrete):
+        raise ConfigError(f"env.id: {cfg.env.id!r} has a {type(envs.single_action_space).__name__} action space; "
+                          f"DQN needs Discrete")
+    return envs
+
+
+# ---- acting ------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def greedy_actions(net: nn.Module, obs: np.ndarray, device: torch.device) -> np.ndarray:
+    q = net(torch.as_tensor(obs, device=device))  # [N, A]
+    return q.argmax(1).cpu().numpy()
+
+
+def epsilon_greedy(net: nn.Module, obs: np.ndarray, epsilon: float, num_actions: int, rng: np.random.Generator,
+                   device: torch.device) -> np.ndarray:
+    actions = greedy_actions(net, obs, device)
+    explore = rng.random(len(actions)) < epsilon
+    actions[explore] = rng.integers(num_actions, size=int(explore.sum()))
+    return actions
+
+
+# ---- one gradient update -----------------------------------------------------------------------------
+
+
+def make_optimizer(online: nn.Module, cfg: DQNRunConfig) -> torch.optim.Adam:
+    """Adam over the online network; the fused kernel where torch has one for the device (CPU and CUDA)."""
+    params = list(online.parameters())
+    try:
+        return torch.optim.Adam(params, lr=cfg.dqn.lr, eps=cfg.dqn.adam_eps, fused=True)
+    except (RuntimeError, TypeError):  # an older torch or another device: the default implementation
+        return torch.optim.Adam(params, lr=cfg.dqn.lr, eps=cfg.dqn.adam_eps)
+
+
+
+def update(online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimizer, batch, cfg: DQNRunConfig,
+           device: torch.device) -> tuple[float, np.ndarray, float]:
+    """Double-DQN TD update on one batch; returns (loss, |td| per sample, mean Q)."""
+    d = cfg.dqn
+    obs = torch.as_tensor(batch.obs, device=device)
+    next_obs = torch.as_tensor(batch.next_obs, device=device)
+    actions = torch.as_tensor(batch.actions, device=device).long()
+    rewards = torch.as_tensor(batch.rewards, device=device).float()
+    discounts = torch.as_tensor(batch.discounts, device=device).float()
+    weights = torch.as_tensor(batch.weights, device=device).float()
+    use_amp = d.amp and device.type == "cuda"
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+        b = obs.shape[0]
+        both = online(torch.cat([obs, next_obs])).float()  # one forward for Q(s) and, for double DQN, Q(s')
+        q = both[:b].gather(1, actions[:, None]).squeeze(1)  # [B]
+        with torch.no_grad():
+            next_target = target(next_obs).float()  # [B, A]
+            next_action = both[b:].argmax(1) if d.double else next_target.argmax(1)
+            next_value = next_target.gather(1, next_action[:, None]).squeeze(1)
+            y = rewards + discounts * next_value
+        td = y - q
+        per_sample = F.smooth_l1_loss(q, y, reduction="none") if d.huber else 0.5 * td.pow(2)
+        loss = (weights * per_sample).mean()
+    params = optimizer.param_groups[0]["params"]  # the online parameters, without walking the module tree
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(params, d.grad_clip, foreach=True)
+    optimizer.step()
+    if d.tau < 1.0:
+        with torch.no_grad():
+            torch._foreach_lerp_(list(target.parameters()), params, d.tau)  # Polyak, one kernel
+    return float(loss.detach()), td.detach().abs().float().cpu().numpy(), float(q.detach().mean())
+
+
+# ---- RNG state for checkpoints -------------------------------------------------------------------------
+
+
+def _rng_state(actor_rng: np.random.Generator) -> tuple[dict, dict[str, torch.Tensor]]:
+    py = random.getstate()
+    np_state = np.random.get_state()
+    state = {
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "actor": actor_rng.bit_generator.state,
+    }
+    tensors = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    return state, tensors
+
+
+def _restore_rng(state: dict, tensors: dict[str, torch.Tensor], actor_rng: np.random.Generator) -> None:
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    n = state["numpy"]
+    np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), n[2], n[3], n[4]))
+    actor_rng.bit_generator.state = state["actor"]
+    torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+
+
+def _finished_episodes(info: dict, rewards: np.ndarray, done: np.ndarray, real: np.ndarray, ep_return: np.ndarray,
+                       ep_length: np.ndarray) -> list[tuple[float, int]]:
+    """(return, length) of the games that ended on this step, in raw (unclipped) score.
+
+    Atari training ends an *episode* at a lost life but a *game* at game over:
+    the adapter reports the game's unclipped score in ``info["episode_return"]``
+    when ``info["episode_end"]`` is set.  Other envs: sum the rewards.
+    """
+    ep_length[real] += 1
+    if "episode_end" in info:
+        ended = np.asarray(info["episode_end"], bool) & real
+        returns = np.asarray(info["episode_return"], float)
+    else:
+        ep_return[real] += rewards[real]
+        ended = done & real
+        returns = ep_return
+    out = [(float(returns[i]), int(ep_length[i])) for i in np.flatnonzero(ended)]
+    ep_return[ended], ep_length[ended] = 0.0, 0
+    return out
+
+
+# ---- the training loop -----------------------------------------------------------------------------------
+
+
+def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None,
+          time_limit: float | None = None) -> dict:
+    """Train (or resume) a DQN run in ``run_dir``; returns the last evaluation plus ``step``,
+    ``updates`` and ``learning_steps_per_s`` (env steps/s since the first gradient update of this call).
+
+    Re-running with the same config resumes from the last checkpoint: step
+    counter, ε, optimizer state, target network, RNG states (and the replay
+    buffer when ``checkpoint.save_replay``) continue.  ``stop_at`` ends the
+    call early at that step, as a kill would (for tests), and ``time_limit``
+    after that many seconds (for benchmarks and time-boxed jobs).
+    """
+    d = cfg.dqn
+    run = RunDir(run_dir)
+    config_toml = to_toml(cfg)
+    resume_path = run.prepare(config_toml)
+    seed = cfg.run.seed
+    seed_everything(seed)
+    device = pick_device(cfg.run.device)
+    num_envs = cfg.env.num_envs
+
+    envs = make_envs(cfg, num_envs=num_envs, training=True, seed=derive_seed(seed, "train-env"))
+    obs_shape = tuple(envs.single_observation_space.shape)
+    num_actions = int(envs.single_action_space.n)
+    online = QNetwork(cfg, obs_shape, num_actions).to(device)
+    target = copy.deepcopy(online).requires_grad_(False)
+    optimizer = make_optimizer(online, cfg)
+    stack = obs_shape[0] if cfg.env.kind == "atari" else 1
+    replay = ReplayBuffer(
+        ReplayConfig(capacity=d.buffer_size, n_step=d.n_step, gamma=d.gamma, prioritized=d.prioritized,
+                     alpha=d.alpha, beta0=d.beta0),
+        obs_shape=obs_shape[1:] if stack > 1 else obs_shape, obs_dtype=envs.single_observation_space.dtype,
+        num_envs=num_envs, stack=stack, seed=derive_seed(seed, "replay"))
+    actor_rng = np.random.default_rng(derive_seed(seed, "actor"))
+    c = {"step": 0, "updates": 0, "episodes": 0, "update_debt": 0.0, "next_target": d.target_update_every,
+         "next_eval": cfg.eval.every_steps, "next_checkpoint": cfg.checkpoint.every_steps, "refill_until": 0,
+         "solved": False}
+    recent: deque[float] = deque(maxlen=100)
+    last_eval: dict = {}
+
+    if resume_path is not None:
+        ckpt = load_checkpoint(resume_path, with_replay=cfg.checkpoint.save_replay)
+        load_module_state(online, ckpt.tensors, "online", source=ckpt.path)
+        load_module_state(target, ckpt.tensors, "target", source=ckpt.path)
+        if ckpt.optimizer is None:
+            raise CheckpointError(f"{ckpt.path}: optimizer state missing")
+        optimizer.load_state_dict(ckpt.optimizer)
+        c.update(ckpt.state["counters"])
+        recent.extend(ckpt.state.get("recent_returns", []))
+        last_eval = ckpt.state.get("last_eval", {})
+        _restore_rng(ckpt.state["rng"], ckpt.tensors, actor_rng)
+        if ckpt.replay is not None:
+            replay.load_state_dict(ckpt.replay)
+        else:  # an empty buffer: refill before updating again, or the first updates overfit a few batches
+            c["refill_until"] = c["step"] + min(d.learning_starts, d.buffer_size)
+        log.info("resuming %s from step %d (%s)%s", run.path, c["step"], ckpt.path.name,
+                 "" if ckpt.replay is not None else f"; replay refills until step {c['refill_until']}")
+    metrics = MetricsLogger(run, resume_step=c["step"] if resume_path is not None else None)
+
+    def checkpoint() -> None:
+        rng_json, rng_tensors = _rng_state(actor_rng)
+        tensors = {f"online.{k}": v for k, v in online.state_dict().items()}
+        tensors.update({f"target.{k}": v for k, v in target.state_dict().items()})
+        tensors.update(rng_tensors)
+        save_checkpoint(run.checkpoints, c["step"], agent="dqn", tensors=tensors, optimizer=optimizer.state_dict(),
+                        state={"counters": c, "rng": rng_json, "recent_returns": list(recent),
+                               "last_eval": last_eval, "obs_shape": list(obs_shape), "num_actions": num_actions},
+                        config_toml=config_toml, replay=replay.state_dict() if cfg.checkpoint.save_replay else None,
+                        keep=cfg.checkpoint.keep)
+
+    obs, _ = envs.reset(seed=derive_seed(seed, "reset", c["step"]))
+    prev_done = np.zeros(num_envs, bool)  # [N] the env's next step is an autoreset step
+    ep_return = np.zeros(num_envs)
+    ep_length = np.zeros(num_envs, np.int64)
+    bar = tqdm(total=d.total_steps, initial=c["step"], unit="step", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.05)
+    t0, step0 = time.perf_counter(), c["step"]
+    learn_t0, learn_step0 = None, None
+    loss = q_mean = float("nan")
+    try:
+        while c["step"] < d.total_steps and not c["solved"] and (stop_at is None or c["step"] < stop_at) and (
+                time_limit is None or time.perf_counter() - t0 < time_limit):
+            epsilon = d.epsilon(c["step"])
+            actions = epsilon_greedy(online, obs, epsilon, num_actions, actor_rng, device)
+            next_obs, rewards, terminated, truncated, info = envs.step(actions)
+            real = ~prev_done  # [N] transitions that are not autoreset steps
+            replay.add(obs, actions, rewards, terminated, truncated, next_obs, mask=real)
+            for ret, length in _finished_episodes(info, rewards, terminated | truncated, real, ep_return, ep_length):
+                recent.append(ret)
+                c["episodes"] += 1
+                metrics.log(c["step"], train_return=ret, train_length=length)
+            prev_done = terminated | truncated
+            obs = next_obs
+            new_steps = int(real.sum())
+            c["step"] += new_steps
+            bar.update(new_steps)
+
+            if c["step"] >= max(d.learning_starts, c["refill_until"]) and len(replay) >= d.batch_size:
+                if learn_t0 is None:
+                    learn_t0, learn_step0 = time.perf_counter(), c["step"]
+                c["update_debt"] += new_steps / d.train_every
+                while c["update_debt"] >= 1.0:
+                    batch = replay.sample(d.batch_size, beta=d.beta(c["step"]))
+                    loss, td, q_mean = update(online, target, optimizer, batch, cfg, device)
+                    if d.prioritized:
+                        replay.update_priorities(batch.indices, td)
+                    c["updates"] += 1
+                    c["update_debt"] -= 1.0
+            if d.tau >= 1.0 and c["step"] >= c["next_target"]:
+                target.load_state_dict(online.state_dict())
+                c["next_target"] += d.target_update_every
+
+            if c["updates"] and c["updates"] % 250 == 0 and new_steps:
+                rate = (c["step"] - step0) / max(time.perf_counter() - t0, 1e-9)
+                metrics.log(c["step"], loss=loss, q_mean=q_mean, epsilon=epsilon, steps_per_s=rate)
+                bar.set_postfix(sps=f"{rate:.0f}", eps=f"{epsilon:.3f}",
+                                ret=f"{np.mean(recent):.1f}" if recent else "-", refresh=False)
+            if c["step"] >= c["next_eval"] or c["step"] >= d.total_steps:
+                last_eval = evaluate_network(cfg, online, device, episodes=cfg.eval.episodes,
+                                             seed=derive_seed(seed, "eval", c["step"]))
+                metrics.log(c["step"], eval_return=last_eval["mean_return"], eval_std=last_eval["std_return"],
+                            eval_human_normalized=last_eval.get("human_normalized"))
+                log.info("step %d: eval return %.2f ± %.2f over %d episodes", c["step"], last_eval["mean_return"],
+                         last_eval["std_return"], last_eval["episodes"])
+                while c["next_eval"] <= c["step"]:
+                    c["next_eval"] += cfg.eval.every_steps
+                target_return = cfg.eval.stop_at_return
+                if target_return is not None and last_eval["mean_return"] >= target_return:
+                    c["solved"] = True  # saved below, so that re-running a finished run does nothing
+                    log.info("step %d: eval return %.2f >= eval.stop_at_return %g: done", c["step"],
+                             last_eval["mean_return"], target_return)
+            if c["step"] >= c["next_checkpoint"] or c["step"] >= d.total_steps or c["solved"]:
+                checkpoint()
+                while c["next_checkpoint"] <= c["step"]:
+                    c["next_checkpoint"] += cfg.checkpoint.every_steps
+    finally:
+        bar.close()
+        metrics.close()
+        envs.close()
+    learning_rate = None
+    if learn_t0 is not None and c["step"] > learn_step0:
+        learning_rate = (c["step"] - learn_step0) / (time.perf_counter() - learn_t0)
+    return {**last_eval, "step": c["step"], "updates": c["updates"], "learning_steps_per_s": learning_rate,
+            "device": str(device)}
+
+
+# ---- evaluation and recording -------------------------------------------------------------------------------
+
+
+def evaluate_network(cfg: DQNRunConfig, net: nn.Module, device: torch.device, *, episodes: int,
+                     seed: int | None) -> dict:
+    """Mean/std return over ``episodes`` full episodes (Atari: the preset's protocol, raw scores)."""
+    net.eval()
+    try:
+        if cfg.env.kind == "atari":
+            from games.atari import evaluate
+
+            res = evaluate(lambda o: greedy_actions(net, o, device), cfg.env.id, episodes=episodes,
+                           preset=cfg.env.preset, epsilon=cfg.eval.epsilon, seed=seed)
+            return {"mean_return": res.mean_return, "std_return": res.std_return, "episodes": res.episodes,
+                    "human_normalized": res.human_normalized}
+        return _evaluate_gym(cfg, net, device, episodes=episodes, seed=seed)
+    finally:
+        net.train()
+
+
+def _evaluate_gym(cfg: DQNRunConfig, net: nn.Module, device: torch.device, *, episodes: int,
+                  seed: int | None) -> dict:
+    """Episodes are assigned to environments up front, so short episodes are not favoured."""
+    num_envs = min(episodes, 8)
+    quota = np.full(num_envs, episodes // num_envs) + (np.arange(num_envs) < episodes % num_envs)  # [E]
+    envs = make_envs(cfg, num_envs=num_envs, training=False, seed=seed)
+    rng = np.random.default_rng(seed)
+    epsilon = cfg.eval.epsilon or 0.0
+    returns: list[float] = []
+    try:
+        obs, _ = envs.reset(seed=seed)
+        ep_return = np.zeros(num_envs)
+        prev_done = np.zeros(num_envs, bool)
+        while (quota > 0).any():
+            actions = epsilon_greedy(net, obs, epsilon, int(envs.single_action_space.n), rng, device)
+            obs, rewards, terminated, truncated, _ = envs.step(actions)
+            real = ~prev_done
+            ep_return[real] += rewards[real]
+            done = (terminated | truncated) & real
+            for i in np.flatnonzero(done):
+                if quota[i] > 0:
+                    returns.append(float(ep_return[i]))
+                    quota[i] -= 1
+                ep_return[i] = 0.0
+            prev_done = terminated | truncated
+    finally:
+        envs.close()
+    return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)), "episodes": len(returns)}
+
+
+def _load_for_inference(path: str | Path) -> tuple[DQNRunConfig, nn.Module, torch.device]:
+    ckpt = load_checkpoint(path)
+    if ckpt.agent != "dqn":
+        raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not dqn")
+    import tomllib
+
+    try:
+        cfg = load_config(DQNRunConfig, data=tomllib.loads(ckpt.config_toml))
+    except (ConfigError, tomllib.TOMLDecodeError) as exc:
+        raise CheckpointError(f"{ckpt.path / 'config.toml'}: {exc}") from None
+    device = pick_device(cfg.run.device if cfg.run.device != "auto" else "auto")
+    obs_shape = tuple(ckpt.state["obs_shape"])
+    net = QNetwork(cfg, obs_shape, int(ckpt.state["num_actions"])).to(device)
+    load_module_state(net, ckpt.tensors, "online", source=ckpt.path)
+    return cfg, net, device
+
+
+def evaluate_checkpoint(path: str | Path, *, episodes: int | None = None, seed: int | None = None) -> dict:
+    cfg, net, device = _load_for_inference(path)
+    seed_everything(seed if seed is not None else cfg.run.seed)
+    return evaluate_network(cfg, net, device, episodes=episodes or cfg.eval.episodes,
+                            seed=seed if seed is not None else derive_seed(cfg.run.seed, "final-eval"))
+
+
+def watch_checkpoint(path: str | Path, out: str | Path, *, seed: int | None = None, max_steps: int = 27_000,
+                     fps: int = 30) -> dict:
+    """Play one episode greedily and save it as an animated GIF; returns its return and length."""
+    from PIL import Image
+
+    cfg, net, device = _load_for_inference(path)
+    seed = seed if seed is not None else cfg.run.seed
+    if cfg.env.kind == "atari":
+        from games.atari import make_atari_render_env
+
+        env = make_atari_render_env(cfg.env.id, preset=cfg.env.preset, seed=seed)
+    else:
+        env = gym.make(cfg.env.id, render_mode="rgb_array")
+    frames, total, steps = [], 0.0, 0
+    try:
+        obs, _ = env.reset(seed=seed)
+        frames.append(env.render())
+        done = False
+        while not done and steps < max_steps:
+            action = int(greedy_actions(net, np.asarray(obs)[None], device)[0])
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            steps += 1
+            done = terminated or truncated
+            frames.append(env.render())
+    finally:
+        env.close()
+    images = [Image.fromarray(np.asarray(f)) for f in frames if f is not None]
+    if not images:
+        raise ValueError(f"{cfg.env.id}: the environment rendered no frames")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=max(1, math.ceil(1000 / fps)),
+                   loop=0)
+    tmp.replace(out)
+    return {"return": total, "length": steps, "frames": len(images), "out": str(out)}

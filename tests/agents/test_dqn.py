@@ -1,0 +1,140 @@
+"""DQN: learns CartPole, resumes exactly where it stopped (in process and after kill -9), CLI smoke tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from agents.dqn import DQNRunConfig, train
+from rlengine.config import load_config
+from rlengine.runtime import load_checkpoint
+
+CARTPOLE = "configs/dqn_cartpole.toml"
+
+
+def small(*overrides: str) -> DQNRunConfig:
+    base = ["dqn.total_steps=3000", "dqn.learning_starts=500", "dqn.eps_decay_steps=2000", "eval.every_steps=1000",
+            "eval.episodes=2", "checkpoint.every_steps=1000", "checkpoint.keep=5"]
+    return load_config(DQNRunConfig, CARTPOLE, overrides=base + list(overrides))
+
+
+def test_dqn_solves_cartpole_within_50k_steps(tmp_path):
+    cfg = load_config(DQNRunConfig, CARTPOLE)
+    assert cfg.dqn.total_steps <= 50_000 and cfg.eval.episodes == 20 and cfg.eval.stop_at_return == 475
+    result = train(cfg, tmp_path / "run", progress=False)
+    assert result["episodes"] == 20
+    assert result["mean_return"] >= 475, result  # 20 greedy episodes (a broken update never gets there)
+    assert result["step"] <= 50_000 + cfg.env.num_envs
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] <= 50_000 + cfg.env.num_envs and any("loss" in r for r in rows)
+    again = train(cfg, tmp_path / "run", progress=False)  # a solved run is finished: re-running resumes nothing
+    assert again["step"] == result["step"] and again["updates"] == result["updates"]
+
+
+def test_resume_continues_counters_epsilon_and_optimizer(tmp_path):
+    cfg = small()
+    run = tmp_path / "run"
+    train(cfg, run, progress=False, stop_at=1500)  # as if killed after the checkpoint at 1000
+    first = load_checkpoint(run)
+    assert 1000 <= first.step < 1500
+    adam_steps = first.optimizer["state"][0]["step"]
+    assert adam_steps == first.state["counters"]["updates"] > 0
+    rows_before = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert max(r["step"] for r in rows_before) > first.step  # logged past the checkpoint before the "kill"
+
+    train(cfg, run, progress=False)
+    last = load_checkpoint(run)
+    assert last.step >= cfg.dqn.total_steps
+    assert last.optimizer["state"][0]["step"] == last.state["counters"]["updates"] > adam_steps
+    assert last.state["counters"]["episodes"] > first.state["counters"]["episodes"]
+    # the replay was not saved: no update until learning_starts new steps refilled it (train_every = 1)
+    refill_until = first.step + cfg.dqn.learning_starts
+    assert last.state["counters"]["refill_until"] == refill_until
+    new_updates = last.state["counters"]["updates"] - first.state["counters"]["updates"]
+    assert abs(new_updates - (last.step - refill_until)) <= cfg.env.num_envs
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in rows]
+    assert steps == sorted(steps)  # lines after the checkpoint were dropped, nothing restarted from 0
+    eps_after = [r["epsilon"] for r in rows if "epsilon" in r and r["step"] > first.step]
+    assert eps_after and max(eps_after) <= cfg.dqn.epsilon(first.step) + 1e-9  # ε did not restart at 1.0
+
+
+def test_kill_9_then_same_command_resumes(tmp_path, rlengine_cmd):
+    run = tmp_path / "run"
+    cmd = rlengine_cmd + ["train", CARTPOLE, "--run-dir", str(run), "--no-progress", "--set", "dqn.total_steps=5000",
+                          "--set", "checkpoint.every_steps=1000", "--set", "eval.every_steps=5000",
+                          "--set", "eval.episodes=2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not (run / "checkpoints" / "latest").exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no checkpoint within 4 minutes"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = load_checkpoint(run).step
+    assert killed_at < 5000
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"from step {killed_at}" in done.stderr
+    assert load_checkpoint(run).step >= 5000
+    assert json.loads(done.stdout.splitlines()[-1])["episodes"] == 2
+
+
+def test_eval_and_watch_commands(tmp_path, rlengine_cmd):
+    run = tmp_path / "run"
+    train(small("dqn.total_steps=1000"), run, progress=False)
+    out = subprocess.run(rlengine_cmd + ["eval", str(run), "--episodes", "3", "--seed", "1"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["episodes"] == 3 and {"mean_return", "std_return"} <= set(result)
+    gif = tmp_path / "episode.gif"
+    out = subprocess.run(rlengine_cmd + ["watch", str(run), "--out", str(gif)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    from PIL import Image
+
+    with Image.open(gif) as im:
+        assert 5 < im.n_frames <= json.loads(out.stdout)["frames"]  # GIF merges identical consecutive frames
+    png = tmp_path / "curve.png"
+    out = subprocess.run(rlengine_cmd + ["plot", str(run), "--out", str(png)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_input_gets_clear_messages(tmp_path, rlengine_cmd):
+    def cli(*args):
+        return subprocess.run(rlengine_cmd + list(args), capture_output=True, text=True, timeout=300)
+
+    out = cli("train", CARTPOLE, "--run-dir", str(tmp_path / "a"), "--set", "dqn.lrr=1")
+    assert out.returncode != 0 and "unknown key 'lrr'" in out.stderr and "Traceback" not in out.stderr
+    out = cli("train", "configs/dqn_pong.toml", "--run-dir", str(tmp_path / "b"), "--set", "env.id=pongg")
+    assert out.returncode != 0 and "pongg" in out.stderr and "pong" in out.stderr and "Traceback" not in out.stderr
+    # a checkpoint whose config names another network
+    run = tmp_path / "run"
+    train(small("dqn.total_steps=600", "checkpoint.every_steps=600"), run, progress=False)
+    ckpt = load_checkpoint(run).path
+    text = (ckpt / "config.toml").read_text().replace("hidden = [128, 128]", "hidden = [64, 64]")
+    (ckpt / "config.toml").write_text(text)
+    out = cli("eval", str(run))
+    assert out.returncode != 0 and "does not fit this network" in out.stderr and "Traceback" not in out.stderr
+    out = cli("eval", str(tmp_path / "nothing"))
+    assert out.returncode != 0 and "not found" in out.stderr
+
+
+def test_atari_smoke_run_on_a_real_rom(tmp_path):
+    cfg = load_config(DQNRunConfig, "configs/dqn_pong.toml", overrides=[
+        "env.num_envs=2", "dqn.total_steps=600", "dqn.learning_starts=200", "dqn.buffer_size=2000",
+        "dqn.target_update_every=200", "eval.every_steps=600", "eval.episodes=1", "checkpoint.every_steps=600",
+        "run.device=cpu"])
+    result = train(cfg, tmp_path / "pong", progress=False)
+    assert result["episodes"] == 1 and -21 <= result["mean_return"] <= 21
+    assert result["human_normalized"] is not None
+    ckpt = load_checkpoint(tmp_path / "pong")
+    assert ckpt.step >= 600 and ckpt.state["counters"]["updates"] > 0
