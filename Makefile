@@ -31,7 +31,10 @@ test: install gnugo
 	$(PY) -m pytest -q
 
 bench: install
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[bench]"
 	$(PY) benchmarks/go_board.py
+	$(PY) benchmarks/replay.py
+	$(PY) benchmarks/dqn_sps.py --seconds 60
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

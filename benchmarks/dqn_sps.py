@@ -3,8 +3,9 @@
 Both use the same network (Nature CNN torso, dueling Q head) and the same
 update ratio (one update of batch 32 per 4 env steps).  Ours runs the real
 ``agents.dqn.train`` loop (vector env, frame-once replay, checkpoints off);
-the baseline is one gymnasium env with AtariPreprocessing + frame stacking,
-a replay of stacked uint8 observations, one forward per env step.  Figures
+the baseline is one gymnasium env with AtariPreprocessing + frame stacking
+(needs OpenCV: pip install -e ".[bench]"), a replay of stacked uint8
+observations, one forward per env step.  Figures
 are env steps/s measured after learning starts.  Prints one JSON line per
 measurement and a final summary line.
 
@@ -44,14 +45,23 @@ def ours(seconds: float, device: str, num_envs: int, *, prioritized: bool) -> di
 
 
 def cleanrl_style(seconds: float, device: str) -> dict:
-    """One env, one forward per step, stacked observations stored twice (obs and next_obs)."""
-    from games.atari import make_atari_render_env
+    """One env, one forward per step, stacked observations stored twice (obs and next_obs).
 
-    # a single gymnasium env: ALE frames, our numpy preprocessing, frame stacking, life loss and clipping
-    env = make_atari_render_env("pong", preset="nature", training=True, seed=0)
+    The env is what CleanRL's dqn_atari.py builds, in gymnasium 1.x terms: ALE Pong with
+    frameskip 1, gymnasium's AtariPreprocessing (30 no-ops, skip 4 with max-pool, life loss,
+    84x84 grey through OpenCV), rewards clipped to their sign, FrameStackObservation(4).
+    """
+    import ale_py
+    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+
+    gym.register_envs(ale_py)
+    env = gym.make("ALE/Pong-v5", frameskip=1, repeat_action_probability=0.0)
+    env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, terminal_on_life_loss=True)
+    env = FrameStackObservation(env, 4)
+    num_actions = int(env.action_space.n)
     dev = torch.device(device)
     cfg = load_config(DQNRunConfig, "configs/dqn_pong.toml")
-    net = QNetwork(cfg, (4, 84, 84), env.action_space.n).to(dev)
+    net = QNetwork(cfg, (4, 84, 84), num_actions).to(dev)
     target = copy.deepcopy(net)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4, eps=1.5e-4)
     cap = 50_000
@@ -66,13 +76,13 @@ def cleanrl_style(seconds: float, device: str) -> dict:
     while True:
         eps = max(0.01, 1 - step / 250_000)
         if rng.random() < eps:
-            action = int(rng.integers(env.action_space.n))
+            action = int(rng.integers(num_actions))
         else:
             with torch.no_grad():
                 action = int(net(torch.as_tensor(np.asarray(obs)[None], device=dev)).argmax(1))
         next_obs, reward, term, trunc, _ = env.step(action)
         i = step % cap
-        obs_buf[i], next_buf[i], act_buf[i], rew_buf[i], done_buf[i] = obs, next_obs, action, reward, term
+        obs_buf[i], next_buf[i], act_buf[i], rew_buf[i], done_buf[i] = obs, next_obs, action, np.sign(reward), term
         obs = next_obs if not (term or trunc) else env.reset()[0]
         step += 1
         if step > LEARNING_STARTS:

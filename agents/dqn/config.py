@@ -32,10 +32,12 @@ class EnvSection:
     id: str = "pong"
     num_envs: int = 8
     preset: str = "nature"  # atari only: nature | machado
+    num_threads: int = 0  # atari only: C++ env threads; 0 = auto (on a CPU learner, the cores torch leaves free)
 
     def __post_init__(self):
         _check(self.kind in ("atari", "gym"), "env.kind", f"expected atari or gym, got {self.kind!r}")
         _check(self.num_envs >= 1, "env.num_envs", "must be at least 1")
+        _check(self.num_threads >= 0, "env.num_threads", "must be >= 0 (0 = auto)")
         _check(self.preset in ("nature", "machado"), "env.preset", f"expected nature or machado, got {self.preset!r}")
 
 

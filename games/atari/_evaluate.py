@@ -59,6 +59,7 @@ def evaluate(
     seed: int | None = None,
     max_frames: int = 108_000,
     num_envs: int | None = None,
+    num_threads: int = 0,
     **overrides: Any,
 ) -> EvalResult:
     """Play ``episodes`` whole games of ``game`` with ε-greedy ``act_fn`` and report their scores.
@@ -78,6 +79,7 @@ def evaluate(
         seed: seeds the envs (sub-env ``i`` gets ``seed + i``) and the ε draws.
         max_frames: per-game frame cap.
         num_envs: parallel envs; default ``min(episodes, 16)``.
+        num_threads: C++ env threads (0: one per core, ale-py's default).
 
     Each sub-env is assigned its number of games up front (``episodes`` split as evenly as
     possible) and only its first that-many games count, so short games are not over-sampled.
@@ -101,7 +103,7 @@ def evaluate(
     returns: list[list[float]] = [[] for _ in range(n)]
     lengths: list[list[int]] = [[] for _ in range(n)]
 
-    env = make_atari_env(rom, num_envs=n, preset=p, training=False, seed=seed)
+    env = make_atari_env(rom, num_envs=n, preset=p, training=False, seed=seed, num_threads=num_threads)
     rng = np.random.default_rng(seed)
     num_actions = env.num_actions
     try:
