@@ -42,32 +42,48 @@ class RunDir:
 
     def prepare(self, config_toml: str) -> Path | None:
         """Create the folders and write the config; on a re-run, check the config is the same and
-        return the checkpoint to resume from (None for a fresh start)."""
+        return the checkpoint to resume from (None for a fresh start).
+
+        A run directory with no checkpoint yet has nothing to resume, so a new config replaces the
+        old one there (a start that failed on a typo must not lock the directory)."""
         for d in (self.path, self.checkpoints, self.tb):
             d.mkdir(parents=True, exist_ok=True)
+        resume = latest_checkpoint(self.checkpoints)
         if self.config_path.exists():
-            old = _flatten(tomllib.loads(self.config_path.read_text()))
+            try:
+                old = _flatten(tomllib.loads(self.config_path.read_text()))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                if resume is not None:
+                    raise ConfigError(f"{self.config_path}: unreadable: {exc}") from None
+                old = {}
             new = _flatten(tomllib.loads(config_toml))
             diffs = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
                      if old.get(k) != new.get(k)]
-            if diffs:
+            if diffs and resume is not None:
                 raise ConfigError(f"{self.config_path}: this run directory was started with another config "
                                   f"({'; '.join(diffs[:5])}); use another --run-dir or the same config")
+            if diffs:
+                log.warning("%s: no checkpoint yet, starting over with the new config (%s)", self.path,
+                            "; ".join(diffs[:5]))
+                atomic_write_text(self.config_path, config_toml)
         else:
             atomic_write_text(self.config_path, config_toml)
-        return latest_checkpoint(self.checkpoints)
+        return resume
 
 
 class MetricsLogger:
     """``metrics.jsonl`` (one JSON object per line, with ``step``) plus TensorBoard scalars.
 
     On resume from step S, lines after S (written after the last checkpoint by
-    the run that died) are dropped, and TensorBoard purges them too.
+    the run that died) are dropped, and TensorBoard purges them too.  A fresh
+    start (``resume_step=None``) drops every earlier line: S = 0.
     """
 
     def __init__(self, run_dir: RunDir, *, resume_step: int | None = None, tensorboard: bool = True):
         self.path = run_dir.metrics_path
-        if resume_step is not None and self.path.exists():
+        if resume_step is None:
+            resume_step = -1  # a start with no checkpoint: whatever a failed earlier start logged goes
+        if self.path.exists():
             kept = []
             for line in self.path.read_text().splitlines():
                 try:
@@ -82,7 +98,7 @@ class MetricsLogger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(str(run_dir.tb), purge_step=None if resume_step is None else resume_step + 1)
+                self._tb = SummaryWriter(str(run_dir.tb), purge_step=resume_step + 1)
             except ImportError as exc:  # tensorboard is a dependency, but keep training without it
                 log.warning("TensorBoard logging off: %s", exc)
 

@@ -82,9 +82,15 @@ def test_run_dir_refuses_another_config_and_metrics_drop_lines_after_resume(tmp_
     run = RunDir(tmp_path / "run")
     assert run.prepare("[dqn]\nlr = 0.1\n") is None
     assert run.prepare("[dqn]\nlr = 0.1\n") is None  # same config: fine
-    with pytest.raises(ConfigError, match=r"another config \(dqn\.lr: 0\.1 -> 0\.2\)"):
+    assert run.prepare("[dqn]\nlr = 0.3\n") is None  # no checkpoint yet: the new config replaces the old
+    assert "0.3" in run.config_path.read_text()
+    _save(run.checkpoints, 10, torch.nn.Linear(3, 2))
+    assert run.prepare("[dqn]\nlr = 0.3\n").name == "step-000000000010"
+    with pytest.raises(ConfigError, match=r"another config \(dqn\.lr: 0\.3 -> 0\.2\)"):
         run.prepare("[dqn]\nlr = 0.2\n")
-    m = MetricsLogger(run, tensorboard=False)
+    with open(run.metrics_path, "w") as f:
+        f.write('{"step": 7}\n')  # from a start that died before its first checkpoint
+    m = MetricsLogger(run, tensorboard=False)  # a fresh start drops it
     for step in (1, 2, 3, 4):
         m.log(step, loss=float(step))
     m.close()
