@@ -207,10 +207,10 @@ def _cmd_train(args) -> int:
 def _on_checkpoint(path: Path, action: str, **kwargs) -> int:
     """Run the checkpoint's agent's ``evaluate`` or ``watch`` and print its JSON result."""
     from rlengine.registry import load_agent
-    from rlengine.runtime import load_checkpoint
+    from rlengine.runtime import read_state
 
     try:
-        agent = load_agent(load_checkpoint(path).agent)
+        agent = load_agent(read_state(path)["agent"])  # the agent loads the tensors itself
         result = getattr(agent, action)(path, **kwargs)
     except (ValueError, OSError) as exc:
         raise _fail(exc) from None

@@ -427,7 +427,7 @@ def _load_for_inference(path: str | Path) -> tuple[DQNRunConfig, nn.Module, torc
         cfg = load_config(DQNRunConfig, data=tomllib.loads(ckpt.config_toml))
     except (ConfigError, tomllib.TOMLDecodeError) as exc:
         raise CheckpointError(f"{ckpt.path / 'config.toml'}: {exc}") from None
-    device = pick_device(cfg.run.device if cfg.run.device != "auto" else "auto")
+    device = pick_device(cfg.run.device)
     obs_shape = tuple(ckpt.state["obs_shape"])
     net = QNetwork(cfg, obs_shape, int(ckpt.state["num_actions"])).to(device)
     load_module_state(net, ckpt.tensors, "online", source=ckpt.path)

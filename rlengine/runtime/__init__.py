@@ -8,6 +8,7 @@ from rlengine.runtime._checkpoint import (
     latest_checkpoint,
     load_checkpoint,
     load_module_state,
+    read_state,
     save_checkpoint,
 )
 from rlengine.runtime._run_dir import MetricsLogger, RunDir
@@ -23,5 +24,6 @@ __all__ = [
     "latest_checkpoint",
     "load_checkpoint",
     "load_module_state",
+    "read_state",
     "save_checkpoint",
 ]

@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save_file
 from rlengine.runtime._atomic import atomic_write_text, fsync_dir
 
 __all__ = ["Checkpoint", "CheckpointError", "find_checkpoint", "latest_checkpoint", "load_checkpoint",
-           "load_module_state", "save_checkpoint"]
+           "load_module_state", "read_state", "save_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ def save_checkpoint(directory: str | Path, step: int, *, agent: str, tensors: di
     final = directory / _step_name(step)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=directory))
     try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700; the renamed checkpoint should read like any other folder
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp / "model.safetensors"),
                   metadata={"format": str(FORMAT_VERSION), "agent": agent, "step": str(step)})
         if optimizer is not None:
@@ -133,8 +134,8 @@ def find_checkpoint(path: str | Path) -> Path:
     raise CheckpointError(f"{path}: no checkpoint here (expected state.json, or a checkpoints/ folder)")
 
 
-def load_checkpoint(path: str | Path, *, with_replay: bool = False) -> Checkpoint:
-    """Read a checkpoint; CheckpointError names the file that is missing or corrupt."""
+def read_state(path: str | Path) -> dict[str, Any]:
+    """A checkpoint's ``state.json`` alone (step, agent, counters), checked; the tensors are not read."""
     path = find_checkpoint(path)
     try:
         state = json.loads((path / "state.json").read_text())
@@ -144,6 +145,13 @@ def load_checkpoint(path: str | Path, *, with_replay: bool = False) -> Checkpoin
         raise CheckpointError(f"{path / 'state.json'}: unreadable: {exc}") from None
     if state.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{path / 'state.json'}: format {state.get('format')!r}, expected {FORMAT_VERSION}")
+    return state
+
+
+def load_checkpoint(path: str | Path, *, with_replay: bool = False) -> Checkpoint:
+    """Read a checkpoint; CheckpointError names the file that is missing or corrupt."""
+    path = find_checkpoint(path)
+    state = read_state(path)
     try:
         tensors = load_file(str(path / "model.safetensors"))
     except FileNotFoundError:

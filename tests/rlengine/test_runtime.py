@@ -31,6 +31,8 @@ def test_round_trip_latest_and_pruning(tmp_path):
         _save(tmp_path, step, net, keep=2)
     assert sorted(p.name for p in tmp_path.glob("step-*")) == ["step-000000000030", "step-000000000040"]
     assert latest_checkpoint(tmp_path).name == "step-000000000040"
+    assert (tmp_path / "step-000000000040").stat().st_mode & 0o777 == 0o755  # not mkdtemp's 0700
+    assert (tmp_path / "latest").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
     ckpt = load_checkpoint(tmp_path)
     assert ckpt.step == 40 and ckpt.agent == "test" and ckpt.optimizer["state"][0]["step"] == 1
     other = torch.nn.Linear(3, 2)
