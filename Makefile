@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # The CPU build of torch; set TORCH_SPEC=torch for your platform's default build (CUDA on Linux).
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install gnugo run test bench clean
+.PHONY: install gnugo run test test-fast bench clean
 
 install: $(VENV)/.installed
 
@@ -27,7 +27,11 @@ gnugo:
 	    elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq gnugo; \
 	    else echo "warning: GNU Go not found; its differential tests will be skipped" >&2; fi; }
 
+# The whole suite, slow tests included (what CI runs). `make test-fast` (= a bare `pytest -q`) skips the slow ones.
 test: install gnugo
+	$(PY) -m pytest -q -m ""
+
+test-fast: install gnugo
 	$(PY) -m pytest -q
 
 bench: install

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tarfile
 
+import pytest
 
 from games.go import coords
 from games.go.gtp import GtpClient
@@ -32,6 +33,7 @@ def _superko_by_boards(record, move_number: int) -> bool:
     raise AssertionError("move number past the end of the game")
 
 
+@pytest.mark.slow  # ~200 s here: run by `make test` (CI), not by a bare `pytest -q`
 def test_whole_archive_parses_and_replays(tmp_path, gnugo, tom_archive):
     stats = SgfStats()
     rejected = {}
