@@ -8,6 +8,8 @@ Subcommands:
 ``rlengine eval CHECKPOINT``        evaluate a checkpoint, final JSON line
 ``rlengine watch CHECKPOINT``       record an episode as a GIF
 ``rlengine plot RUN...``            learning curves to PNG
+``rlengine match``                  a match between two player specs, SGF per game, JSON with win rate
+``rlengine gen-games``              expert games between two GTP engines (training data)
 
 Players are found by name through entry points (``rlengine.registry``).
 Logs go to stderr; stdout carries only the command's own output (GTP
@@ -82,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint", type=Path)
     ev.add_argument("--episodes", type=int, default=None, help="episodes (default: the config's eval.episodes)")
     ev.add_argument("--seed", type=int, default=None)
+    ev.add_argument("--sgf", type=Path, default=None, metavar="PATH",
+                    help="Go policies: top-1/top-5 move prediction over the games of an SGF file, directory or "
+                         "archive (agents that support it)")
     ev.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     ev.set_defaults(func=_cmd_eval)
 
@@ -101,7 +106,57 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", type=Path, required=True, help="output PNG")
     pl.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     pl.set_defaults(func=_cmd_plot)
+    _add_match_parsers(sub)
     return parser
+
+
+def _add_match_args(p: argparse.ArgumentParser, *, games: str) -> None:
+    p.add_argument("--games", type=int, default=10, help=f"number of {games} (default 10)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="directory for one SGF per game (game-000001.sgf ...); re-running with it resumes")
+    p.add_argument("--workers", type=int, default=1, help="worker processes, each with its own players (default 1)")
+    p.add_argument("--max-moves", type=int, default=None, help="move cap per game (default 3*N*N)")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds an external engine may take per command before the game is voided (default 60)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_rules_args(p, size=9)
+
+
+def _add_match_parsers(sub) -> None:
+    ma = sub.add_parser(
+        "match", help="play a match between two player specs; prints a final JSON line with the win rate",
+        description="Play --games games between player A (--black) and player B (--white), area scoring "
+                    "(Tromp-Taylor) with --komi, positional superko unless --ko says otherwise. Specs: random, gtp:COMMAND (an "
+                    "external engine; {seed} in COMMAND becomes a per-game seed), policy:CHECKPOINT. One SGF per game "
+                    "under --out (PB/PW the specs, RE, a comment naming the colours); re-running resumes, "
+                    "playing only missing games. An illegal move loses the game (RE B+F/W+F). A player that "
+                    "crashes or hangs (--timeout) voids the game (RE Void), counted under errors and left out "
+                    "of the win rate. Final JSON: games, wins {A,B}, wins_by_color, draws, errors, win_rate "
+                    "(A's wins / decided games), wilson95 [lo, hi].",
+        epilog="example: rlengine match --black random --white 'gtp:/usr/games/gnugo --mode gtp --level 1 "
+               "--chinese-rules' --games 20 --size 9 --swap --workers 2 --seed 1 --out runs/match")
+    ma.add_argument("--black", required=True, help="player A's spec (black in game 1)")
+    ma.add_argument("--white", required=True, help="player B's spec (white in game 1)")
+    ma.add_argument("--swap", action="store_true", help="alternate colours: A plays white in even games")
+    _add_match_args(ma, games="games")
+    ma.set_defaults(func=_cmd_match)
+
+    gg = sub.add_parser(
+        "gen-games", help="generate expert games between two GTP engines as SGF (training data)",
+        description="Play --games games between two external GTP engines (black: --black, white: --white), "
+                    "one SGF per game under --out, in --workers processes; re-running resumes. Diversity: "
+                    "{seed} in a command becomes a per-game seed, and each game starts with 0..K uniformly "
+                    "random opening moves (legal, not filling one's own eye; --random-opening K) played into "
+                    "both engines. Prints a final JSON line: games, written, results, mean_moves.",
+        epilog="example: rlengine gen-games --black '/usr/games/gnugo --mode gtp --level 10 --chinese-rules "
+               "--seed {seed}' --white '/usr/games/gnugo --mode gtp --level 10 --chinese-rules --seed {seed}' "
+               "--games 1000 --size 9 --random-opening 4 --workers 2 --seed 0 --out data/gnugo9")
+    gg.add_argument("--black", required=True, help="black engine's command line (gtp: prefix optional)")
+    gg.add_argument("--white", required=True, help="white engine's command line (gtp: prefix optional)")
+    gg.add_argument("--random-opening", type=int, default=0, metavar="K",
+                    help="start each game with 0..K random opening moves (default 0)")
+    _add_match_args(gg, games="games to write")
+    gg.set_defaults(func=_cmd_gen_games)
 
 
 def _rules(args):
@@ -211,7 +266,14 @@ def _on_checkpoint(path: Path, action: str, **kwargs) -> int:
 
     try:
         agent = load_agent(read_state(path)["agent"])  # the agent loads the tensors itself
-        result = getattr(agent, action)(path, **kwargs)
+        fn = getattr(agent, action)
+        import inspect
+
+        params = inspect.signature(fn).parameters
+        for key in kwargs:
+            if key not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                raise ValueError(f"agent {agent.name!r} does not support --{key.replace('_', '-')} for {action}")
+        result = fn(path, **kwargs)
     except (ValueError, OSError) as exc:
         raise _fail(exc) from None
     print(json.dumps(result))
@@ -219,11 +281,45 @@ def _on_checkpoint(path: Path, action: str, **kwargs) -> int:
 
 
 def _cmd_eval(args) -> int:
-    return _on_checkpoint(args.checkpoint, "evaluate", episodes=args.episodes, seed=args.seed)
+    extra = {"sgf": args.sgf} if args.sgf is not None else {}  # only agents that support it get it
+    return _on_checkpoint(args.checkpoint, "evaluate", episodes=args.episodes, seed=args.seed, **extra)
 
 
 def _cmd_watch(args) -> int:
     return _on_checkpoint(args.checkpoint, "watch", out=args.out, seed=args.seed)
+
+
+def _match_spec(args, *, kind: str):
+    from rlengine.match import MatchSpec
+
+    black, white = args.black, args.white
+    if kind == "gen-games":
+        black, white = (s if s.startswith("gtp:") else f"gtp:{s}" for s in (black, white))
+    return MatchSpec(black, white, args.games, args.out, rules=_rules(args), swap=getattr(args, "swap", False),
+                     seed=args.seed, max_moves=args.max_moves, timeout=args.timeout,
+                     random_opening=getattr(args, "random_opening", 0), workers=args.workers, kind=kind)
+
+
+def _cmd_match(args) -> int:
+    from rlengine.match import run_match
+
+    try:
+        result = run_match(_match_spec(args, kind="match"), progress=not args.no_progress)
+    except (ValueError, OSError) as exc:
+        raise _fail(exc) from None
+    print(json.dumps(result))
+    return 0
+
+
+def _cmd_gen_games(args) -> int:
+    from rlengine.match import gen_games
+
+    try:
+        result = gen_games(_match_spec(args, kind="gen-games"), progress=not args.no_progress)
+    except (ValueError, OSError) as exc:
+        raise _fail(exc) from None
+    print(json.dumps(result))
+    return 0
 
 
 def _cmd_plot(args) -> int:

@@ -34,6 +34,10 @@ def play_game(black: Player, white: Player, rules: Rules, *, max_moves: int | No
             break
         pos = pos.play(move, color, inplace=True)
         nodes.append(GameNode(move=Move(color, move)))
+        for p in {id(p): p for p in players.values()}.values():  # engines with their own board (gtp:) follow
+            observe = getattr(p, "observe", None)
+            if observe is not None:
+                observe(color, move)
     if result is None:
         result = pos.result()
     record = GameRecord(size=rules.size, komi=rules.komi, result=result, black_player=black_name,

@@ -1,0 +1,412 @@
+"""Matches between two players, and expert games between two external GTP engines.
+
+``run_match`` plays ``num_games`` games between player specs A (``black``) and
+B (``white``), colours alternating with ``swap``; ``gen_games`` is the same
+machinery with two ``gtp:`` engines, fixed colours and a few random opening
+moves per game, for training data.  Both:
+
+- write one SGF per game atomically (``DIR/game-000001.sgf``), with PB/PW the
+  specs, RE, KM and a root comment naming the colour assignment;
+- resume: games whose SGF exists are read back (result and colours), only the
+  missing ones are played; with a seed, game i is the same either way (its
+  players' seeds, ``{seed}`` in GTP commands and its opening derive from
+  ``derive_seed(seed, "game", i, ...)``);
+- run games in ``workers`` spawned processes, each building its own players;
+- end a game at two passes, a resignation (``B+R``/``W+R``) or the move cap
+  (area score, noted in the comment); scoring is Tromp-Taylor area with the
+  rules given (positional superko by default).
+
+Failures:
+
+- A player that answers an illegal move (by our rules: occupied, suicide,
+  superko) loses the game by forfeit: ``RE[B+F]``/``RE[W+F]``, the comment
+  names the move and the reason.  It counts as a decided game.
+- A player that raises (an external engine that crashes, hangs past
+  ``timeout`` seconds per command, or refuses a move) voids the game:
+  ``RE[Void]``, the comment holds the error (with the engine's stderr tail).
+  It is counted under ``errors``, left out of the win rate, and kept on resume
+  (delete its SGF to replay it).  ``gtp:`` engines are restarted at the next
+  game.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import random
+import re
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from games.go import coords, sgf
+from games.go.board import BLACK, WHITE, Position, Rules, color_name, opponent
+from games.go.players import RandomPlayer
+from rlengine.seeding import derive_seed
+
+__all__ = ["GameOutcome", "MatchError", "MatchSpec", "Z95", "gen_games", "run_games", "run_match",
+           "summarize_generation", "summarize_match", "wilson_interval"]
+
+log = logging.getLogger(__name__)
+
+Z95 = 1.959964  # two-sided 95% normal quantile
+
+
+class MatchError(ValueError):
+    """Bad match settings, a player spec that cannot be built, or an unreadable SGF in the output folder."""
+
+
+def wilson_interval(wins: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (``(0, 1)`` when ``n`` is 0)."""
+    if n < 0 or not 0 <= wins <= n:
+        raise ValueError(f"need 0 <= wins <= n, got wins={wins}, n={n}")
+    if n == 0:
+        return 0.0, 1.0
+    p = wins / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class MatchSpec:
+    """What to play: A (``black``) against B (``white``), ``num_games`` games into ``out``."""
+
+    black: str
+    white: str
+    num_games: int
+    out: Path
+    rules: Rules = field(default_factory=lambda: Rules(size=9, komi=7.5))
+    swap: bool = False
+    seed: int | None = None
+    max_moves: int | None = None  # default 3*N*N
+    timeout: float = 60.0  # seconds per engine command
+    random_opening: int = 0  # up to this many random opening moves
+    workers: int = 1
+    kind: str = "match"  # named in SGF comments
+
+    def __post_init__(self) -> None:
+        if self.num_games < 1:
+            raise MatchError(f"--games must be at least 1, got {self.num_games}")
+        if self.workers < 1:
+            raise MatchError(f"--workers must be at least 1, got {self.workers}")
+        if self.max_moves is not None and self.max_moves < 1:
+            raise MatchError(f"--max-moves must be at least 1, got {self.max_moves}")
+        if not self.timeout > 0:
+            raise MatchError(f"--timeout must be positive, got {self.timeout}")
+        if self.random_opening < 0:
+            raise MatchError(f"--random-opening must be 0 or more, got {self.random_opening}")
+        object.__setattr__(self, "out", Path(self.out))
+
+    def spec(self, player: str) -> str:
+        return self.black if player == "A" else self.white
+
+    def a_color(self, index: int) -> str:
+        """``black`` or ``white``: A's colour in game ``index`` (1-based)."""
+        return "black" if not self.swap or index % 2 == 1 else "white"
+
+    def path(self, index: int) -> Path:
+        return self.out / f"game-{index:06d}.sgf"
+
+
+@dataclass(frozen=True)
+class GameOutcome:
+    index: int
+    a_color: str  # "black" | "white"
+    result: str  # SGF RE: B+3.5, W+R, B+F, 0, Void
+    num_moves: int
+    error: str | None = None
+    resumed: bool = False
+
+    @property
+    def winner(self) -> str | None:
+        """``A``, ``B`` or None (draw, error)."""
+        if self.error is not None or self.result[:2] not in ("B+", "W+"):
+            return None
+        black_won = self.result.startswith("B+")
+        return "A" if black_won == (self.a_color == "black") else "B"
+
+    @property
+    def winner_color(self) -> str | None:
+        if self.error is not None or self.result[:2] not in ("B+", "W+"):
+            return None
+        return "black" if self.result.startswith("B+") else "white"
+
+
+# ---- one game -------------------------------------------------------------------------------
+
+_ASSIGNMENT = re.compile(r"game (\d+): A plays (black|white), B plays (black|white)")
+
+
+def _unique(players):
+    return list({id(p): p for p in players}.values())
+
+
+def _play(spec: MatchSpec, index: int, players: dict[str, object]) -> tuple[sgf.GameRecord, GameOutcome]:
+    """Play game ``index`` with ``players`` (``{"A": ..., "B": ...}``); never raises for a player's failure."""
+    rules = spec.rules
+    a_color = spec.a_color(index)
+    by_color = {BLACK: players["A"], WHITE: players["B"]} if a_color == "black" else \
+        {BLACK: players["B"], WHITE: players["A"]}
+    names = {BLACK: "A" if a_color == "black" else "B", WHITE: "B" if a_color == "black" else "A"}
+    notes = [f"rlengine {spec.kind}, game {index}: A plays {a_color}, B plays "
+             f"{'white' if a_color == 'black' else 'black'}",
+             f"A: {spec.black}", f"B: {spec.white}",
+             f"rules: Tromp-Taylor area scoring, komi {rules.komi:g}, "
+             f"{rules.ko} {'ko' if rules.ko == 'simple' else 'superko'}, "
+             f"suicide {'allowed' if rules.allow_suicide else 'illegal'}"]
+    cap = spec.max_moves if spec.max_moves is not None else 3 * rules.size * rules.size
+    pos = Position.empty(rules)
+    nodes: list[sgf.GameNode] = []
+    result = error = None
+    unique = _unique(by_color.values())
+
+    def commit(color: int, move: int, comment: str | None = None) -> Position:
+        new = pos.play(move, color, inplace=True)
+        nodes.append(sgf.GameNode(move=sgf.Move(color, move), comment=comment))
+        for p in unique:
+            observe = getattr(p, "observe", None)
+            if observe is not None:
+                observe(color, move)
+        return new
+
+    try:
+        for p in unique:
+            reset = getattr(p, "reset", None)
+            if reset is not None:
+                reset(rules)
+        if spec.random_opening:
+            opening_seed = derive_seed(spec.seed, "game", index, "opening")
+            count = random.Random(opening_seed).randint(0, spec.random_opening)
+            chooser = RandomPlayer(opening_seed)  # legal moves that do not fill one's own eye
+            for _ in range(min(count, cap)):
+                move = chooser.genmove(pos, pos.to_move)
+                if move == pos.pass_move:
+                    break
+                pos = commit(pos.to_move, move, "random opening move")
+            notes.append(f"random opening: {len(nodes)} moves")
+        while not pos.is_over and len(nodes) < cap:
+            color = pos.to_move
+            move = by_color[color].genmove(pos, color)
+            if move is None:
+                result = f"{'W' if color == BLACK else 'B'}+R"
+                break
+            why = pos.why_illegal(move, color) if 0 <= move <= pos.pass_move else "not a point on the board"
+            if why is not None:
+                vertex = coords.to_gtp(move, rules.size) if 0 <= move <= pos.pass_move else str(move)
+                result = f"{'W' if color == BLACK else 'B'}+F"
+                notes.append(f"forfeit: {color_name(color)} ({names[color]}) played the illegal move {vertex} "
+                             f"at move {len(nodes) + 1}: {why}")
+                break
+            pos = commit(color, move)
+        if result is None:
+            result = pos.result()
+            if not pos.is_over:
+                notes.append(f"stopped at the move cap ({cap}); {color_name(opponent(pos.to_move))} moved last; "
+                             f"scored as it stands")
+    except Exception as exc:  # a crashed or silent engine voids this game, not the match
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("game %d voided: %s", index, error)
+        result = "Void"
+        notes.append(f"error at move {len(nodes) + 1}: {error}")
+    record = sgf.GameRecord(size=rules.size, komi=rules.komi, result=result, black_player=spec.spec(names[BLACK]),
+                            white_player=spec.spec(names[WHITE]), nodes=tuple(nodes), comment="\n".join(notes))
+    return record, GameOutcome(index, a_color, result, len(nodes), error)
+
+
+def _read_outcome(spec: MatchSpec, index: int) -> GameOutcome:
+    path = spec.path(index)
+    try:
+        record = sgf.GameRecord.from_tree(sgf.read_sgf(path)[0], source=str(path))
+    except (sgf.SgfError, IndexError, OSError) as exc:
+        raise MatchError(f"cannot resume from {path}: {exc}; move it away to replay that game") from None
+    found = _ASSIGNMENT.search(record.comment or "")
+    if found is None or not record.result:
+        raise MatchError(f"cannot resume from {path}: no result or colour assignment in it (not written by "
+                         f"rlengine {spec.kind}?); move it away to replay that game")
+    lines = (record.comment or "").splitlines()
+    for name in ("A", "B"):
+        if f"{name}: {spec.spec(name)}" not in lines:
+            stored = next((line[3:] for line in lines if line.startswith(f"{name}: ")), "?")
+            raise MatchError(f"{path} was played with player {name} = {stored!r}, not {spec.spec(name)!r}; "
+                             f"use another --out for a different pairing")
+    error = None
+    if record.result == "Void":
+        error = next((line for line in lines if line.startswith("error")), "error")
+    return GameOutcome(index, found.group(2), record.result, record.num_moves, error, resumed=True)
+
+
+# ---- players, in this process or in workers -------------------------------------------------
+
+
+def _build_players(spec: MatchSpec) -> dict[str, object]:
+    from rlengine.registry import load_player
+
+    players: dict[str, object] = {}
+    for name in ("A", "B"):
+        try:
+            player = load_player(spec.spec(name), seed=derive_seed(spec.seed, "player", name))
+        except Exception as exc:
+            for p in players.values():
+                _close(p)
+            raise MatchError(f"cannot build player {name} from spec {spec.spec(name)!r}: {exc}") from None
+        if hasattr(player, "timeout"):
+            player.timeout = spec.timeout
+        players[name] = player
+    return players
+
+
+def _close(player) -> None:
+    close = getattr(player, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception as exc:  # closing is best effort
+            log.debug("closing %s: %s", getattr(player, "name", player), exc)
+
+
+def _play_and_save(spec: MatchSpec, index: int, players: dict[str, object]) -> GameOutcome:
+    for name, player in players.items():
+        reseed = getattr(player, "reseed", None)
+        if reseed is not None:
+            reseed(derive_seed(spec.seed, "game", index, name))  # game i is the same whether resumed or not
+    record, outcome = _play(spec, index, players)
+    sgf.save_sgf(record, spec.path(index))
+    return outcome
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _worker_init(spec: MatchSpec) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    players = _build_players(spec)
+    _WORKER.update(spec=spec, players=players)
+    atexit.register(lambda: [_close(p) for p in players.values()])
+
+
+def _worker_game(index: int) -> GameOutcome:
+    return _play_and_save(_WORKER["spec"], index, _WORKER["players"])  # type: ignore[arg-type]
+
+
+# ---- many games -----------------------------------------------------------------------------
+
+
+def run_games(spec: MatchSpec, *, progress: bool = True) -> list[GameOutcome]:
+    """Play the games of ``spec`` missing from ``spec.out`` and return all outcomes in order."""
+    from tqdm import tqdm
+
+    if spec.seed is None:  # fresh entropy, but one base seed so that each game still gets its own seeds
+        spec = _with_seed(spec, random.SystemRandom().randrange(2**62))
+    spec.out.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[int, GameOutcome] = {}
+    missing = []
+    for i in range(1, spec.num_games + 1):
+        if spec.path(i).exists():
+            outcomes[i] = _read_outcome(spec, i)
+        else:
+            missing.append(i)
+    if outcomes:
+        log.info("%d games already in %s; playing the %d missing", len(outcomes), spec.out, len(missing))
+    if not missing:
+        return [outcomes[i] for i in sorted(outcomes)]
+    bar = tqdm(total=len(missing), desc=spec.kind, unit="game", disable=not progress, dynamic_ncols=True)
+    players = _build_players(spec)  # in this process: proves the specs work before any worker starts
+    try:
+        if spec.workers == 1 or len(missing) == 1:
+            for i in missing:
+                outcomes[i] = _play_and_save(spec, i, players)
+                bar.update(1)
+        else:
+            for p in players.values():
+                _close(p)
+            players = {}
+            workers = min(spec.workers, len(missing))
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                     initializer=_worker_init, initargs=(spec,)) as pool:
+                futures = {pool.submit(_worker_game, i): i for i in missing}
+                for future in as_completed(futures):
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool as exc:
+                        raise MatchError(f"a worker process died ({exc}); the games already saved in {spec.out} "
+                                         f"are kept: re-run the same command to resume") from None
+                    outcomes[outcome.index] = outcome
+                    bar.update(1)
+    finally:
+        bar.close()
+        for p in players.values():
+            _close(p)
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def _with_seed(spec: MatchSpec, seed: int) -> MatchSpec:
+    from dataclasses import replace
+
+    return replace(spec, seed=seed)
+
+
+def summarize_match(spec: MatchSpec, outcomes: list[GameOutcome]) -> dict:
+    wins = {"A": 0, "B": 0}
+    by_color = {"A": {"black": 0, "white": 0}, "B": {"black": 0, "white": 0}}
+    errors = draws = 0
+    for o in outcomes:
+        if o.error is not None:
+            errors += 1
+        elif o.winner is None:
+            draws += 1
+        else:
+            wins[o.winner] += 1
+            by_color[o.winner][o.winner_color] += 1
+    decided = wins["A"] + wins["B"]
+    lo, hi = wilson_interval(wins["A"], decided)
+    return {
+        "games": len(outcomes),
+        "played": sum(not o.resumed for o in outcomes),
+        "wins": wins,
+        "wins_by_color": by_color,
+        "draws": draws,
+        "errors": errors,
+        "win_rate": wins["A"] / decided if decided else None,
+        "wilson95": [lo, hi],
+        "black": spec.black,
+        "white": spec.white,
+        "out": str(spec.out),
+    }
+
+
+def summarize_generation(spec: MatchSpec, outcomes: list[GameOutcome]) -> dict:
+    counts = {"black": 0, "white": 0, "draws": 0, "errors": 0}
+    for o in outcomes:
+        key = "errors" if o.error is not None else (o.winner_color or "draws")
+        counts[key] += 1
+    good = [o.num_moves for o in outcomes if o.error is None]
+    return {
+        "games": len(outcomes),
+        "written": sum(not o.resumed for o in outcomes),
+        "results": counts,
+        "mean_moves": sum(good) / len(good) if good else None,
+        "black": spec.black,
+        "white": spec.white,
+        "out": str(spec.out),
+    }
+
+
+def run_match(spec: MatchSpec, *, progress: bool = True) -> dict:
+    """Play (or resume) a match; the summary ``rlengine match`` prints."""
+    return summarize_match(spec, run_games(spec, progress=progress))
+
+
+def gen_games(spec: MatchSpec, *, progress: bool = True) -> dict:
+    """Generate (or resume) games between two GTP engines; the summary ``rlengine gen-games`` prints."""
+    for name in ("A", "B"):
+        if not spec.spec(name).startswith("gtp:"):
+            raise MatchError(f"gen-games plays external GTP engines; got {spec.spec(name)!r}")
+    if spec.swap:
+        raise MatchError("gen-games keeps --black on black; swapping colours is for matches")
+    return summarize_generation(spec, run_games(spec, progress=progress))
