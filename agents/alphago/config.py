@@ -1,0 +1,147 @@
+"""AlphaGo SL-policy run config: one frozen dataclass per section of the TOML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CheckpointSection", "DataSection", "EvalSection", "NetworkSection", "RunSection", "SLRunConfig",
+           "TrainSection"]
+
+_ENCODERS = ("alphago48", "alphago49", "agz17")  # games.go.features.ENCODERS (checked again when encoding)
+
+
+def _check(cond: bool, key: str, message: str) -> None:
+    if not cond:
+        raise ValueError(f"{key}: {message}")
+
+
+@dataclass(frozen=True)
+class RunSection:
+    agent: str = "alphago"
+    name: str = "go19_sl"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+    def __post_init__(self):
+        _check(self.agent == "alphago", "run.agent", f"this config is for the alphago agent, got {self.agent!r}")
+        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"), "run.device",
+               f"expected auto, cpu or cuda[:N], got {self.device!r}")
+
+
+@dataclass(frozen=True)
+class DataSection:
+    path: str = "../shared/data/go/tom-9d-19x19.tar.gz"  # SGF file, directory, .tar.gz or .zip (relative to cwd)
+    board_size: int = 19  # games of other sizes are skipped
+    val_fraction: float = 0.02  # of games (split by game, fixed by split_seed)
+    test_fraction: float = 0.02
+    split_seed: int = 0
+    max_games: int = 0  # 0 = every game of the source
+    cache_dir: str = "runs/cache/sl-data"  # converted shards, keyed by source + size + split + max_games
+    prefetch: int = 4  # batches prepared ahead by the sampler thread
+
+    def __post_init__(self):
+        _check(bool(self.path), "data.path", "must name an SGF file, directory or archive")
+        _check(2 <= self.board_size <= 25, "data.board_size", f"must be in 2..25, got {self.board_size}")
+        _check(0 <= self.val_fraction < 1, "data.val_fraction", "must be in [0, 1)")
+        _check(0 <= self.test_fraction < 1, "data.test_fraction", "must be in [0, 1)")
+        _check(self.val_fraction + self.test_fraction < 1, "data.val_fraction",
+               "val_fraction + test_fraction must be < 1 (some games must be left for training)")
+        _check(self.max_games >= 0, "data.max_games", "must be >= 0 (0 = all games)")
+        _check(self.prefetch >= 1, "data.prefetch", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    kind: str = "cnn"  # cnn (AlphaGo's policy CNN) | resnet (rlengine.nn.ResNetTower + PolicyHead)
+    encoder: str = "alphago48"  # input planes, games.go.features.ENCODERS
+    filters: int = 192  # k: channels of every hidden layer
+    layers: int = 13  # cnn: 5x5 first layer + (layers - 2) 3x3 layers + 1x1 output layer
+    blocks: int = 6  # resnet: residual blocks
+
+    def __post_init__(self):
+        _check(self.kind in ("cnn", "resnet"), "network.kind", f"expected cnn or resnet, got {self.kind!r}")
+        _check(self.encoder in _ENCODERS, "network.encoder",
+               f"unknown encoder {self.encoder!r}; known encoders: {', '.join(_ENCODERS)}")
+        _check(self.filters >= 1, "network.filters", "must be at least 1")
+        _check(self.layers >= 2, "network.layers", "must be at least 2 (the 5x5 input layer and the 1x1 output)")
+        _check(self.blocks >= 0, "network.blocks", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    total_steps: int = 200_000  # gradient steps (positions seen = steps * batch_size)
+    batch_size: int = 256
+    optimizer: str = "sgd"  # sgd (with momentum) | adam
+    lr: float = 0.05
+    momentum: float = 0.9  # sgd only
+    nesterov: bool = True  # sgd only
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"  # constant | step | cosine (after linear warmup)
+    warmup_steps: int = 1_000
+    step_every: int = 80_000  # schedule = step: multiply lr by step_gamma every step_every steps
+    step_gamma: float = 0.5
+    min_lr_fraction: float = 0.01  # schedule = cosine: final lr = lr * min_lr_fraction
+    grad_clip: float = 0.0  # 0 = no clipping
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    log_every: int = 100
+
+    def __post_init__(self):
+        for key in ("total_steps", "batch_size", "step_every", "log_every"):
+            _check(getattr(self, key) >= 1, f"train.{key}", "must be at least 1")
+        _check(self.optimizer in ("sgd", "adam"), "train.optimizer", f"expected sgd or adam, got {self.optimizer!r}")
+        _check(self.lr > 0, "train.lr", "must be > 0")
+        _check(0 <= self.momentum < 1, "train.momentum", "must be in [0, 1)")
+        _check(self.weight_decay >= 0, "train.weight_decay", "must be >= 0")
+        _check(self.schedule in ("constant", "step", "cosine"), "train.schedule",
+               f"expected constant, step or cosine, got {self.schedule!r}")
+        _check(self.warmup_steps >= 0, "train.warmup_steps", "must be >= 0")
+        _check(0 < self.step_gamma <= 1, "train.step_gamma", "must be in (0, 1]")
+        _check(0 <= self.min_lr_fraction <= 1, "train.min_lr_fraction", "must be in [0, 1]")
+        _check(self.grad_clip >= 0, "train.grad_clip", "must be >= 0 (0 = off)")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate for gradient step ``step`` (0-based): linear warmup, then the schedule."""
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        if self.schedule == "constant":
+            return self.lr
+        if self.schedule == "step":
+            return self.lr * self.step_gamma ** (step // self.step_every)
+        import math
+
+        span = max(self.total_steps - self.warmup_steps, 1)
+        frac = min((step - self.warmup_steps) / span, 1.0)
+        low = self.lr * self.min_lr_fraction
+        return low + 0.5 * (self.lr - low) * (1 + math.cos(math.pi * frac))
+
+
+@dataclass(frozen=True)
+class EvalSection:
+    every_steps: int = 2_000  # validation every this many gradient steps (an "epoch" of this run)
+    positions: int = 8_192  # fixed validation positions (symmetry 0); also the test sample of `rlengine eval`
+    batch_size: int = 512
+
+    def __post_init__(self):
+        _check(self.every_steps >= 1, "eval.every_steps", "must be at least 1")
+        _check(self.positions >= 1, "eval.positions", "must be at least 1")
+        _check(self.batch_size >= 1, "eval.batch_size", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class CheckpointSection:
+    every_steps: int = 2_000
+    keep: int = 3
+
+    def __post_init__(self):
+        _check(self.every_steps >= 1, "checkpoint.every_steps", "must be at least 1")
+        _check(self.keep >= 1, "checkpoint.keep", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class SLRunConfig:
+    run: RunSection = field(default_factory=RunSection)
+    data: DataSection = field(default_factory=DataSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    eval: EvalSection = field(default_factory=EvalSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)

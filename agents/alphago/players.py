@@ -1,0 +1,118 @@
+"""The ``policy:CHECKPOINT[,temperature=T]`` player: an SL policy network choosing moves.
+
+Temperature 0 (default) plays the most likely move; T > 0 samples from softmax(logits / T).  Only
+sensible moves are considered (legal, and not filling the mover's own single-point eye); with none
+left the player passes.  It never resigns.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from games.go import _core
+from games.go.board import Position, Rules
+from games.go.gtp import GtpError
+
+__all__ = ["BoardSizeError", "PolicyPlayer", "make_policy_player", "sensible_mask"]
+
+log = logging.getLogger(__name__)
+
+
+class BoardSizeError(GtpError, ValueError):
+    """The game's board size is not the one the network was trained for."""
+
+
+def sensible_mask(position: Position, color: int) -> np.ndarray:
+    """bool [N*N]: legal moves of ``color`` that do not fill its own single-point eye."""
+    m = position.size * position.size
+    mask = position.legal_mask(color)[:m].copy()
+    geo = position._geo
+    s = position._s
+    for p in np.flatnonzero(mask):
+        if _core.is_eye(s, geo.nbr, geo.num_nbr, geo.diag, geo.num_diag, p, color):
+            mask[p] = False
+    return mask
+
+
+class PolicyPlayer:
+    """Plays the SL policy network of an alphago checkpoint."""
+
+    def __init__(self, checkpoint: str | Path, *, temperature: float = 0.0, seed: int | None = None,
+                 device: str | None = None):
+        from agents.alphago.sl import load_policy
+
+        if not (temperature >= 0 and np.isfinite(temperature)):
+            raise ValueError(f"policy player: temperature must be a finite number >= 0, got {temperature!r}")
+        self.checkpoint = str(checkpoint)
+        self.cfg, self.net, self.device = load_policy(checkpoint, device=device or "cpu")
+        self.board_size = self.cfg.data.board_size
+        self.encoder = self.cfg.network.encoder
+        self.temperature = temperature
+        self.name = f"policy:{Path(checkpoint).name}"
+        self._rng = np.random.default_rng(seed)
+        self._size_ok = True
+
+    def reset(self, rules: Rules) -> None:
+        self._size_ok = rules.size == self.board_size
+        if not self._size_ok:
+            log.warning("%s: network is for %dx%d, the board is %dx%d", self.checkpoint, self.board_size,
+                        self.board_size, rules.size, rules.size)
+
+    def reseed(self, seed: int) -> None:
+        self._rng = np.random.default_rng(seed)
+
+    @torch.no_grad()
+    def move_logits(self, position: Position, color: int) -> np.ndarray:
+        """float32 [N*N] logits of the network for ``color`` to move in ``position``."""
+        from games.go.features import encode_position
+
+        if position.size != self.board_size:
+            raise BoardSizeError(f"policy checkpoint {self.checkpoint} is for {self.board_size}x{self.board_size} "
+                                 f"boards, this game is {position.size}x{position.size}")
+        if color != position.to_move:
+            position = position.with_to_move(color)
+        planes = encode_position(position, self.encoder)  # [P, N, N]
+        x = torch.from_numpy(np.ascontiguousarray(planes)[None]).to(self.device)
+        return self.net(x)[0].float().cpu().numpy()
+
+    def genmove(self, position: Position, color: int) -> int:
+        logits = self.move_logits(position, color)  # [M]
+        allowed = sensible_mask(position, color)
+        if not allowed.any():
+            return position.pass_move
+        if self.temperature == 0:
+            return int(np.flatnonzero(allowed)[np.argmax(logits[allowed])])
+        z = logits[allowed].astype(np.float64) / self.temperature
+        probs = np.exp(z - z.max())
+        probs /= probs.sum()
+        return int(np.flatnonzero(allowed)[self._rng.choice(len(probs), p=probs)])
+
+
+def _parse_arg(arg: str) -> tuple[str, dict[str, str]]:
+    parts = arg.split(",")
+    options: dict[str, str] = {}
+    while len(parts) > 1 and "=" in parts[-1]:
+        key, _, value = parts.pop().partition("=")
+        options[key.strip()] = value.strip()
+    return ",".join(parts), options
+
+
+def make_policy_player(arg: str = "", *, seed: int | None = None) -> PolicyPlayer:
+    """Entry-point factory for ``policy:CHECKPOINT[,temperature=T]`` (a checkpoint or run directory)."""
+    path, options = _parse_arg(arg)
+    if not path:
+        raise ValueError("player 'policy' needs a checkpoint: policy:CHECKPOINT[,temperature=T] "
+                         "(a checkpoint folder or a run directory)")
+    unknown = sorted(set(options) - {"temperature"})
+    if unknown:
+        raise ValueError(f"player spec policy:{arg}: unknown option {unknown[0]!r}; known options: temperature")
+    try:
+        temperature = float(options.get("temperature", 0.0))
+    except ValueError:
+        raise ValueError(f"player spec policy:{arg}: temperature must be a number, "
+                         f"got {options['temperature']!r}") from None
+    return PolicyPlayer(path, temperature=temperature, seed=seed)

@@ -1,0 +1,323 @@
+"""Supervised-learning policy network (AlphaGo's "SL policy", Silver et al. 2016).
+
+Read top to bottom: device and optimiser, validation, the training loop (shards, sampler thread,
+schedule, evaluation, checkpoints, resume), then evaluation of a checkpoint and a greedy self-play
+record.  A "position" is one move event of a game (passes excluded); the network predicts the
+expert's move from the planes of ``games.go.features``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from agents.alphago import data as sl_data
+from agents.alphago.config import SLRunConfig
+from agents.alphago.nets import build_policy_net
+from rlengine.config import ConfigError, load_config, to_toml
+from rlengine.runtime import (
+    CheckpointError,
+    MetricsLogger,
+    RunDir,
+    load_checkpoint,
+    load_module_state,
+    save_checkpoint,
+)
+from rlengine.seeding import derive_seed, seed_everything
+
+__all__ = ["evaluate", "evaluate_positions", "load_policy", "pick_device", "train", "watch"]
+
+log = logging.getLogger(__name__)
+
+AGENT_NAME = "alphago"
+PREFIX = "policy"
+
+
+# ---- device, optimiser -------------------------------------------------------------------------------
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"run.device = {name!r} but CUDA is not available")
+    return torch.device(name)
+
+
+def make_optimizer(net: nn.Module, cfg: SLRunConfig) -> torch.optim.Optimizer:
+    t = cfg.train
+    params = list(net.parameters())
+    if t.optimizer == "adam":
+        return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+    return torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov and t.momentum > 0,
+                           weight_decay=t.weight_decay)
+
+
+def _autocast(device: torch.device, amp: bool):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
+
+
+# ---- validation ----------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def evaluate_positions(net: nn.Module, stream: sl_data.GameStream, events: np.ndarray, games: np.ndarray, *,
+                       encoder: str, device: torch.device, batch_size: int = 512, amp: bool = True,
+                       progress: bool = False) -> dict:
+    """Top-1 / top-5 accuracy and cross-entropy over the given samples (symmetry 0)."""
+    was_training = net.training
+    net.eval()
+    hits1 = hits5 = 0
+    loss_sum = 0.0
+    try:
+        for lo in tqdm(range(0, len(events), batch_size), desc="evaluating", unit="batch", disable=not progress,
+                       file=sys.stderr, dynamic_ncols=True):
+            ev, gm = events[lo:lo + batch_size], games[lo:lo + batch_size]
+            planes, targets = sl_data.encode_samples(stream, ev, gm, np.zeros(len(ev), np.int64), encoder)
+            x = torch.from_numpy(planes).to(device)
+            y = torch.from_numpy(targets).to(device)
+            with _autocast(device, amp):
+                logits = net(x).float()  # [B, M]
+            loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
+            top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices  # [B, 5]
+            hits1 += int((top5[:, 0] == y).sum())
+            hits5 += int((top5 == y[:, None]).any(1).sum())
+    finally:
+        net.train(was_training)
+    n = max(len(events), 1)
+    return {"top1": hits1 / n, "top5": hits5 / n, "loss": loss_sum / n, "positions": int(len(events))}
+
+
+# ---- RNG state for checkpoints -----------------------------------------------------------------------------
+
+
+def _rng_state() -> tuple[dict, dict[str, torch.Tensor]]:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
+    tensors = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    return state, tensors
+
+
+def _restore_rng(state: dict, tensors: dict[str, torch.Tensor]) -> None:
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+
+
+# ---- the training loop -----------------------------------------------------------------------------------------
+
+
+def prepare_data(cfg: SLRunConfig, *, progress: bool = True) -> Path:
+    d = cfg.data
+    try:
+        return sl_data.prepare_shards(d.path, d.board_size, d.cache_dir, seed=d.split_seed,
+                                      val_fraction=d.val_fraction, test_fraction=d.test_fraction,
+                                      max_games=d.max_games, progress=progress)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"data.path: {exc}") from None
+
+
+def train(cfg: SLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None,
+          time_limit: float | None = None) -> dict:
+    """Train (or resume) the SL policy in ``run_dir``; returns the last validation result plus ``step``,
+    ``positions`` (training samples seen) and ``samples_per_s``.
+
+    Re-running with the same config resumes from the last checkpoint.  ``stop_at`` ends the call at that
+    step (as a kill would, for tests); ``time_limit`` after that many seconds (time-boxed runs); both
+    write a checkpoint before returning.
+    """
+    t = cfg.train
+    run = RunDir(run_dir)
+    config_toml = to_toml(cfg)
+    resume_path = run.prepare(config_toml)
+    seed = cfg.run.seed
+    seed_everything(seed)
+    device = pick_device(cfg.run.device)
+    encoder, size = cfg.network.encoder, cfg.data.board_size
+
+    shards = prepare_data(cfg, progress=progress)
+    train_stream = sl_data.load_shards(shards, "train")
+    val_stream = sl_data.load_shards(shards, "val")
+    if val_stream.num_positions == 0:
+        raise ConfigError(f"data.val_fraction: the validation split of {cfg.data.path} is empty "
+                          f"({val_stream.num_games} games); raise data.val_fraction or data.max_games")
+    val_events, val_games = sl_data.fixed_samples(val_stream, cfg.eval.positions, derive_seed(seed, "val"))
+
+    net = build_policy_net(cfg.network, size).to(device)
+    optimizer = make_optimizer(net, cfg)
+    c = {"step": 0, "next_eval": cfg.eval.every_steps, "next_checkpoint": cfg.checkpoint.every_steps}
+    last_eval: dict = {}
+    if resume_path is not None:
+        ckpt = load_checkpoint(resume_path)
+        load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
+        if ckpt.optimizer is None:
+            raise CheckpointError(f"{ckpt.path}: optimizer state missing")
+        optimizer.load_state_dict(ckpt.optimizer)
+        c.update(ckpt.state["counters"])
+        last_eval = ckpt.state.get("last_eval", {})
+        _restore_rng(ckpt.state["rng"], ckpt.tensors)
+        log.info("resuming %s from step %d (%s)", run.path, c["step"], ckpt.path.name)
+    metrics = MetricsLogger(run, resume_step=c["step"] if resume_path is not None else None)
+
+    def checkpoint() -> None:
+        rng_json, rng_tensors = _rng_state()
+        tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
+        tensors.update(rng_tensors)
+        save_checkpoint(run.checkpoints, c["step"], agent=AGENT_NAME, tensors=tensors,
+                        optimizer=optimizer.state_dict(),
+                        state={"counters": c, "rng": rng_json, "last_eval": last_eval, "board_size": size,
+                               "encoder": encoder, "shards": str(shards)},
+                        config_toml=config_toml, keep=cfg.checkpoint.keep)
+
+    def validate() -> dict:
+        res = evaluate_positions(net, val_stream, val_events, val_games, encoder=encoder, device=device,
+                                 batch_size=cfg.eval.batch_size, amp=t.amp)
+        metrics.log(c["step"], val_top1=res["top1"], val_top5=res["top5"], val_loss=res["loss"],
+                    positions=c["step"] * t.batch_size)
+        log.info("step %d (%d positions): val top-1 %.4f top-5 %.4f loss %.3f", c["step"],
+                 c["step"] * t.batch_size, res["top1"], res["top5"], res["loss"])
+        return res
+
+    sampler = sl_data.BatchSampler(train_stream, batch_size=t.batch_size, encoder=encoder,
+                                   seed=derive_seed(seed, "batches"), start=c["step"], prefetch=cfg.data.prefetch)
+    params = [p for p in net.parameters()]
+    bar = tqdm(total=t.total_steps, initial=c["step"], unit="step", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.05)
+    t0, step0 = time.perf_counter(), c["step"]
+    loss_sum, hit_sum, count = 0.0, 0, 0
+    net.train()
+    try:
+        if c["step"] == 0 and resume_path is None:
+            last_eval = validate()  # the curve starts at the untrained network
+        while c["step"] < t.total_steps and (stop_at is None or c["step"] < stop_at) and (
+                time_limit is None or time.perf_counter() - t0 < time_limit):
+            lr = t.lr_at(c["step"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            planes, targets = next(sampler)
+            x = torch.from_numpy(planes).to(device, non_blocking=True)  # [B, P, N, N] uint8
+            y = torch.from_numpy(targets).to(device, non_blocking=True)  # [B]
+            with _autocast(device, t.amp):
+                logits = net(x).float()  # [B, M]
+                loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if t.grad_clip > 0:
+                nn.utils.clip_grad_norm_(params, t.grad_clip, foreach=True)
+            optimizer.step()
+            c["step"] += 1
+            bar.update(1)
+            loss_sum += float(loss.detach())
+            hit_sum += int((logits.detach().argmax(1) == y).sum())
+            count += 1
+            if c["step"] % t.log_every == 0:
+                rate = (c["step"] - step0) * t.batch_size / max(time.perf_counter() - t0, 1e-9)
+                metrics.log(c["step"], loss=loss_sum / count, train_top1=hit_sum / (count * t.batch_size), lr=lr,
+                            samples_per_s=rate, positions=c["step"] * t.batch_size)
+                bar.set_postfix(loss=f"{loss_sum / count:.3f}", sps=f"{rate:.0f}",
+                                val=f"{last_eval.get('top1', float('nan')):.3f}", refresh=False)
+                loss_sum, hit_sum, count = 0.0, 0, 0
+            if c["step"] >= c["next_eval"] or c["step"] >= t.total_steps:
+                last_eval = validate()
+                while c["next_eval"] <= c["step"]:
+                    c["next_eval"] += cfg.eval.every_steps
+            if c["step"] >= c["next_checkpoint"] or c["step"] >= t.total_steps:
+                checkpoint()
+                while c["next_checkpoint"] <= c["step"]:
+                    c["next_checkpoint"] += cfg.checkpoint.every_steps
+        if c["step"] > step0 and (run.checkpoints / f"step-{c['step']:012d}").exists() is False:
+            checkpoint()  # stopped between checkpoints (stop_at / time_limit): keep the work
+    finally:
+        sampler.close()
+        bar.close()
+        metrics.close()
+    elapsed = time.perf_counter() - t0
+    rate = (c["step"] - step0) * t.batch_size / elapsed if c["step"] > step0 else None
+    return {"val_top1": last_eval.get("top1"), "val_top5": last_eval.get("top5"), "val_loss": last_eval.get("loss"),
+            "step": c["step"], "positions": c["step"] * t.batch_size, "samples_per_s": rate, "device": str(device)}
+
+
+# ---- checkpoints for inference ------------------------------------------------------------------------------------
+
+
+def load_policy(path: str | Path, *, device: str | None = None) -> tuple[SLRunConfig, nn.Module, torch.device]:
+    """(config, network in eval mode, device) of an alphago SL checkpoint; CheckpointError names the path."""
+    ckpt = load_checkpoint(path)
+    if ckpt.agent != AGENT_NAME:
+        raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not {AGENT_NAME}")
+    try:
+        cfg = load_config(SLRunConfig, data=tomllib.loads(ckpt.config_toml))
+    except (ConfigError, tomllib.TOMLDecodeError) as exc:
+        raise CheckpointError(f"{ckpt.path / 'config.toml'}: {exc}") from None
+    dev = pick_device(device or cfg.run.device)
+    net = build_policy_net(cfg.network, cfg.data.board_size)
+    load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
+    return cfg, net.to(dev).eval(), dev
+
+
+def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int | None = None,
+             sgf: str | Path | None = None, progress: bool = False) -> dict:
+    """Move-prediction accuracy of a checkpoint.
+
+    With ``sgf`` (an SGF file, directory or archive): top-1/top-5 over every move of every game of the
+    checkpoint's board size (passes excluded).  Without: over ``episodes`` (default eval.positions)
+    random positions of the configured data's test split.
+    """
+    cfg, net, device = load_policy(checkpoint)
+    size, encoder = cfg.data.board_size, cfg.network.encoder
+    if sgf is not None:
+        stats = sl_data.ConversionStats()
+        stream = sl_data.convert(sgf, size, stats=stats, progress=progress)
+        if stream.num_games == 0:
+            raise ValueError(f"{sgf}: no {size}x{size} games to evaluate on ({stats.other_size} of other sizes, "
+                             f"{len(stats.skipped)} skipped, {stats.malformed} malformed)")
+        events, games = sl_data.sample_events(stream)
+        source = str(sgf)
+    else:
+        seed = seed if seed is not None else cfg.run.seed
+        stream = sl_data.load_shards(prepare_data(cfg, progress=progress), "test")
+        events, games = sl_data.fixed_samples(stream, episodes or cfg.eval.positions, derive_seed(seed, "test"))
+        source = f"{cfg.data.path} (test split)"
+    res = evaluate_positions(net, stream, events, games, encoder=encoder, device=device,
+                             batch_size=cfg.eval.batch_size, amp=cfg.train.amp, progress=progress)
+    return {"top1": res["top1"], "top5": res["top5"], "loss": res["loss"], "positions": res["positions"],
+            "games": int(len(np.unique(games))), "source": source}
+
+
+def watch(checkpoint: str | Path, out: str | Path, *, seed: int | None = None, temperature: float = 0.0,
+          max_moves: int | None = None) -> dict:
+    """The policy plays itself (greedy by default) until two passes; the game is saved as SGF to ``out``."""
+    from games.go.board import Position, Rules
+    from games.go.sgf import GameNode, GameRecord, Move, save_sgf
+    from agents.alphago.players import PolicyPlayer
+
+    player = PolicyPlayer(checkpoint, temperature=temperature, seed=seed)
+    size = player.board_size
+    pos = Position.empty(Rules(size=size, komi=7.5))
+    max_moves = max_moves or 2 * size * size
+    nodes = []
+    while not pos.is_over and len(nodes) < max_moves:
+        color = pos.to_move
+        move = player.genmove(pos, color)
+        pos = pos.play(move, color)
+        nodes.append(GameNode(move=Move(color, move)))
+    result = pos.result()
+    record = GameRecord(size=size, komi=7.5, result=result, black_player=f"policy:{checkpoint}",
+                        white_player=f"policy:{checkpoint}", nodes=tuple(nodes))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_sgf(record, out)
+    return {"out": str(out), "moves": len(nodes), "result": result}
