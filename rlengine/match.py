@@ -283,11 +283,29 @@ def _play_and_save(spec: MatchSpec, index: int, players: dict[str, object]) -> G
 _WORKER: dict[str, object] = {}
 
 
+def _exit_with_parent(parent: int, players: dict[str, object]) -> None:
+    """A worker whose parent died (killed, not interrupted) stops its engines and exits instead of
+    playing on as an orphan."""
+    import os
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    for p in players.values():
+        _close(p)
+    os._exit(1)
+
+
 def _worker_init(spec: MatchSpec) -> None:
+    import os
+    import threading
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parent = os.getppid()
     players = _build_players(spec)
     _WORKER.update(spec=spec, players=players)
     atexit.register(lambda: [_close(p) for p in players.values()])
+    threading.Thread(target=_exit_with_parent, args=(parent, players), name="parent-watch", daemon=True).start()
 
 
 def _worker_game(index: int) -> GameOutcome:

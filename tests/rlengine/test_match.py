@@ -140,3 +140,50 @@ def test_resume_refuses_another_pairing(tmp_path):
     assert record.num_moves == 6 and "move cap (6)" in record.comment
     with pytest.raises(MatchError, match="played with player B = 'random'"):
         run_match(MatchSpec("random", "gtp:/usr/games/gnugo --mode gtp", 1, tmp_path, rules=rules), progress=False)
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_workers_exit_when_the_match_process_is_killed(tmp_path, gnugo):
+    """kill -9 of `rlengine match` must not leave its worker processes (and their engines) playing on."""
+    import signal
+    import time
+
+    out = tmp_path / "m"
+    proc = subprocess.Popen([sys.executable, "-m", "rlengine.cli", "match", "--black", "random", "--white",
+                             gnugo_spec(gnugo), "--games", "500", "--size", "9", "--workers", "2", "--seed", "0",
+                             "--out", str(out), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out.exists() and any(out.glob("game-*.sgf"))):
+            assert proc.poll() is None and time.monotonic() < deadline, "the match never saved a game"
+            time.sleep(0.2)
+        workers = {p for p in _children(proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()}
+        assert len(workers) == 2
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_running(p) for p in workers):
+        assert time.monotonic() < deadline, f"orphaned workers still running: {workers}"
+        time.sleep(0.2)
