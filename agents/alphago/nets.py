@@ -31,6 +31,13 @@ class PolicyCNN(nn.Module):
         self.body = nn.Sequential(*convs)
         self.out = nn.Conv2d(filters, 1, 1, bias=False)
         self.point_bias = nn.Parameter(torch.zeros(board_size * board_size))  # [N*N]
+        # He initialisation keeps the activations' scale through the ReLU stack (no normalisation layers);
+        # with PyTorch's default init a 5x48 net barely moved in 120 SGD steps while this one learned.
+        for conv in self.body:
+            if isinstance(conv, nn.Conv2d):
+                nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+                nn.init.zeros_(conv.bias)
+        nn.init.normal_(self.out.weight, std=0.01)  # near-uniform policy at the start
 
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
         n = self.board_size
