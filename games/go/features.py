@@ -7,7 +7,8 @@ Two entry points share one compiled encoder (``_encode_state``):
     past boards) comes from walking ``position.parent`` / ``position.last_move``.
 ``encode_games(points, colors, game_offsets, sample_game, sample_event, sample_sym, encoder, size)``
     a batch of samples from a game stream (see the stream contract below);
-    each sample's game is replayed by a compiled kernel.  The kernel releases
+    a compiled kernel takes its samples in (game, event) order and replays
+    each game forward once, writing each sample to its own row.  The kernel releases
     the GIL (``nogil``) and runs on ``numba.get_num_threads()`` threads, each
     on a contiguous slice of the batch.  (A ``prange`` kernel was measured
     to be no faster but to add 10-16 s of first-call compile time.)
@@ -245,7 +246,15 @@ def _undo(col, log_p, log_c, logn, mark):
     logn[0] = mark
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _has_empty_nbr(col, nbr, num_nbr, q):
+    for k in range(num_nbr[q]):
+        if col[nbr[q, k]] == EMPTY:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
 def _wplay(col, nbr, num_nbr, p, c, stamp, tagbox, sbuf, lbuf, log_p, log_c, logn):
     """Play c at empty p on the work board with captures; False (and no change) for suicide."""
     mark = logn[0]
@@ -256,12 +265,18 @@ def _wplay(col, nbr, num_nbr, p, c, stamp, tagbox, sbuf, lbuf, log_p, log_c, log
     n += 1
     logn[0] = n
     opp = 3 - c
+    free = False  # p has a liberty or captured something: not suicide
     for k in range(num_nbr[p]):
         q = nbr[p, k]
-        if col[q] != opp:
+        cq = col[q]
+        if cq == EMPTY:
+            free = True
+            continue
+        if cq != opp or _has_empty_nbr(col, nbr, num_nbr, q):
             continue
         ns, nl = _flood(col, nbr, num_nbr, q, stamp, tagbox, sbuf, lbuf, 1)
         if nl == 0:
+            free = True
             n = logn[0]
             for i in range(ns):
                 r = sbuf[i]
@@ -270,11 +285,13 @@ def _wplay(col, nbr, num_nbr, p, c, stamp, tagbox, sbuf, lbuf, log_p, log_c, log
                 log_c[n] = opp
                 n += 1
             logn[0] = n
-    ns, nl = _flood(col, nbr, num_nbr, p, stamp, tagbox, sbuf, lbuf, 1)
-    if nl == 0:
-        _undo(col, log_p, log_c, logn, mark)
-        return False
-    return True
+    ok = True  # one exit only: early returns keep numba's reference counting of the array arguments
+    if not free:
+        ns, nl = _flood(col, nbr, num_nbr, p, stamp, tagbox, sbuf, lbuf, 1)
+        if nl == 0:
+            _undo(col, log_p, log_c, logn, mark)
+            ok = False
+    return ok
 
 
 @njit(cache=True)
@@ -288,19 +305,16 @@ def _capture_options(col, nbr, num_nbr, runner, ns, stamp, tagbox, sbuf, lbuf, o
     width = opts.shape[1]
     # attacker stones next to the runner (deduplicated by point), kept in opts[row]
     na = 0
+    tagbox[0] += 1
+    seen = tagbox[0]
     for i in range(ns):
         r = sbuf[i]
         for k in range(num_nbr[r]):
             q = nbr[r, k]
-            if col[q] == a and na < width - 1:
-                dup = False
-                for j in range(na):
-                    if opts[row, j] == q:
-                        dup = True
-                        break
-                if not dup:
-                    opts[row, na] = q
-                    na += 1
+            if col[q] == a and na < width - 1 and stamp[q] != seen:
+                stamp[q] = seen
+                opts[row, na] = q
+                na += 1
     # replace them by the liberties of those in atari (deduplicated)
     nopt = 0
     first = tagbox[0] + 1  # stones stamped from here on belong to attacker chains already read
@@ -341,7 +355,7 @@ def _wide_open(col, nbr, num_nbr, y, x):
     return n >= 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _frame_init(col, nbr, num_nbr, runner, ns, att, row, stamp, tagbox, sbuf, lbuf, opts, nopt, idx):
     """Candidate moves of a search node: the runner's two liberties (attacker), or
     captures of touching attacker chains in atari plus the extension (defender).
@@ -353,15 +367,19 @@ def _frame_init(col, nbr, num_nbr, runner, ns, att, row, stamp, tagbox, sbuf, lb
         opts[row, 0] = lbuf[0]
         opts[row, 1] = lbuf[1]
         nopt[row] = 2
-        return
-    lib = lbuf[0]
-    n = _capture_options(col, nbr, num_nbr, runner, ns, stamp, tagbox, sbuf, lbuf, opts, row)
-    for j in range(n):
-        if opts[row, j] == lib:
+    else:
+        lib = lbuf[0]
+        n = _capture_options(col, nbr, num_nbr, runner, ns, stamp, tagbox, sbuf, lbuf, opts, row)
+        found = False
+        for j in range(n):
+            if opts[row, j] == lib:
+                found = True
+                break
+        if found:
             nopt[row] = n
-            return
-    opts[row, n] = lib
-    nopt[row] = n + 1
+        else:
+            opts[row, n] = lib
+            nopt[row] = n + 1
 
 
 @njit(cache=True)
@@ -518,9 +536,12 @@ def _encode_state(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_dia
         captured = 0
         has_empty = False
         survives = False
+        all_own = True  # every neighbour is an own stone (the first test of _core.is_eye)
         for k in range(num_nbr[p]):
             t = nbr[p, k]
             ct = s[COLOR, t]
+            if ct != c:
+                all_own = False
             if ct == EMPTY:
                 has_empty = True
                 continue
@@ -592,7 +613,16 @@ def _encode_state(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_dia
         out[P_LIBS_AFTER + (n if n < 8 else 8) - 1, q] = 1
         if n == 1:
             out[P_SELF_ATARI + (size_after if size_after < 8 else 8) - 1, q] = 1
-        if not _core.is_eye(s, nbr, num_nbr, diag, num_diag, p, c):
+        # sensibleness: not an eye in the sense of _core.is_eye, written out here because a call
+        # per point costs more in numba's reference counting of its array arguments than the test
+        eye = all_own
+        if all_own:
+            bad = 0
+            for k in range(num_diag[p]):
+                if s[COLOR, diag[p, k]] == opp:
+                    bad += 1
+            eye = bad == 0 if num_diag[p] < 4 else bad < 2
+        if not eye:
             out[P_SENSIBLE, q] = 1
 
     if not need_ladder:
@@ -634,7 +664,8 @@ def _encode_state(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_dia
                 if nl == 1:
                     nodes += LADDER_MAX_NODES - budget[0]
                     budget[0] = LADDER_MAX_NODES
-                    if _ladder_captured(wcol, nbr, num_nbr, h, ns, False, wstamp, tagbox, sbuf, wlbuf, log_p, log_c,
+                    # (a runtime False, not the literal: numba would compile one copy per literal)
+                    if _ladder_captured(wcol, nbr, num_nbr, h, ns, nl != 1, wstamp, tagbox, sbuf, wlbuf, log_p, log_c,
                                         logn, opts, nopt, idx, mark, budget):
                         out[P_LADDER_CAPTURE, qx] = 1
                 _undo(wcol, log_p, log_c, logn, 0)
@@ -656,8 +687,8 @@ def _encode_state(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_dia
                 if nl == 2:
                     nodes += LADDER_MAX_NODES - budget[0]
                     budget[0] = LADDER_MAX_NODES
-                    escaped = not _ladder_captured(wcol, nbr, num_nbr, h, ns, True, wstamp, tagbox, sbuf, wlbuf, log_p,
-                                                   log_c, logn, opts, nopt, idx, mark, budget)
+                    escaped = not _ladder_captured(wcol, nbr, num_nbr, h, ns, nl == 2, wstamp, tagbox, sbuf, wlbuf,
+                                                   log_p, log_c, logn, opts, nopt, idx, mark, budget)
                 _undo(wcol, log_p, log_c, logn, 0)
                 if escaped:
                     out[P_LADDER_ESCAPE, qx] = 1
@@ -738,23 +769,95 @@ def _new_state(m):
     return s, g
 
 
-@njit(cache=True)
-def _encode_sample(points, colors, offsets, game, event, sym, code, tmaps, nbr, num_nbr, diag, num_diag, zob, out):
-    m = tmaps.shape[1] - 1
-    s, g = _new_state(m)
-    age = np.empty(m, np.int32)
-    want = code == _AGZ
-    boards = np.empty((8 if want else 1, m), np.int8)
-    _replay(points, colors, offsets[game], event, s, g, age, boards, want, nbr, num_nbr, zob)
-    _encode_state(s, g[KO], np.int64(colors[event]), age, boards, code, tmaps[sym], nbr, num_nbr, diag, num_diag, out)
-
-
 @njit(cache=True, nogil=True)
 def _encode_games_serial(points, colors, offsets, sample_game, sample_event, sample_sym, code, tmaps, nbr, num_nbr,
                          diag, num_diag, zob, out):
-    for b in range(sample_game.shape[0]):
-        _encode_sample(points, colors, offsets, sample_game[b], sample_event[b], sample_sym[b], code, tmaps, nbr,
-                       num_nbr, diag, num_diag, zob, out[b])
+    """Encode samples in (game, event) order, replaying each game forward once.
+
+    Events of a game are contiguous and games are in order, so sorting by event
+    sorts by (game, event).  The state is the one ``_replay`` builds from scratch
+    (same moves, same setup rebuilds); outputs go to the samples' own rows.
+    """
+    nb = sample_game.shape[0]
+    if nb == 0:
+        return
+    m = tmaps.shape[1] - 1
+    order = np.argsort(sample_event, kind="mergesort")
+    want = code == _AGZ
+    s, g = _new_state(m)
+    age = np.empty(m, np.int32)
+    boards = np.empty((8 if want else 1, m), np.int8)
+    ring = np.empty((8 if want else 1, m), np.int8)  # ring[mc % 8]: the board before move mc
+    played = np.empty(m, np.int64)
+    setup = np.empty(m, np.int8)
+    cur_game = -1
+    cursor = 0
+    mc = 0
+    dirty = False
+    for j in range(nb):
+        b = order[j]
+        game = sample_game[b]
+        event = sample_event[b]
+        if game != cur_game:
+            s, g = _new_state(m)
+            for t in range(m):
+                played[t] = -_OLD
+            cur_game = game
+            cursor = offsets[game]
+            mc = 0
+            dirty = False
+        for i in range(cursor, event):
+            ci = colors[i]
+            p = np.int64(points[i])
+            if ci < 0:
+                if not dirty:
+                    for t in range(m):
+                        setup[t] = s[COLOR, t]
+                    dirty = True
+                if ci == -3:
+                    setup[p] = EMPTY
+                else:
+                    setup[p] = -ci
+                    played[p] = -_OLD
+                continue
+            if dirty:
+                _core.rebuild(s, g, nbr, num_nbr, zob, setup)
+                dirty = False
+            if want:
+                r = mc % 8
+                for t in range(m):
+                    ring[r, t] = s[COLOR, t]
+            if p == m:
+                g[_core.PASSES] += 1
+                g[KO] = NO_POINT
+            else:
+                _core.place(s, g, nbr, num_nbr, zob, p, ci)
+                played[p] = mc
+            mc += 1
+        cursor = event
+        if dirty:
+            _core.rebuild(s, g, nbr, num_nbr, zob, setup)
+            dirty = False
+        total = mc
+        for t in range(m):
+            if s[COLOR, t] != EMPTY:
+                a = total - played[t]
+                age[t] = a if a < _OLD else _OLD
+            else:
+                age[t] = 0
+        if want:
+            for t in range(m):
+                boards[0, t] = s[COLOR, t]
+            oldest = total if total < 7 else 7
+            for k in range(1, oldest + 1):
+                r = (total - k) % 8
+                for t in range(m):
+                    boards[k, t] = ring[r, t]
+            for k in range(oldest + 1, 8):
+                for t in range(m):
+                    boards[k, t] = boards[oldest, t]
+        _encode_state(s, g[KO], np.int64(colors[event]), age, boards, code, tmaps[sample_sym[b]], nbr, num_nbr, diag,
+                      num_diag, out[b])
 
 
 # ---- Python API -------------------------------------------------------------------------

@@ -660,3 +660,26 @@ def test_threaded_batches_match_single_samples():
             one = encode_games(pts, cols, off, sample_game[b:b + 1], sample_event[b:b + 1], sample_sym[b:b + 1], enc,
                                size)
             assert np.array_equal(batch[b], one[0]), (enc, b)
+
+
+def test_batches_replaying_a_game_forward_match_single_samples_with_setup_events():
+    # encode_games replays each game once, forward, over samples sorted by event: setup events between
+    # and right before samples, repeated samples and samples given out of order must not change the planes
+    n = 5
+    ev = [("A1", -1), ("B1", -1), ("E5", -2), ("B1", -3), ("C3", BLACK), ("D3", WHITE), ("A5", -1), ("C4", BLACK),
+          ("D4", WHITE), ("C3", -3), ("B2", -2), ("A3", BLACK), (None, WHITE), ("E1", BLACK), ("B4", WHITE)]
+    pts = np.array([n * n if v is None else at(v, n) for v, _ in ev], np.int16)
+    cols = np.array([c for _, c in ev], np.int8)
+    pts, cols = np.concatenate([pts, pts]), np.concatenate([cols, cols])  # two copies of the game
+    off = np.array([0, len(ev), 2 * len(ev)])
+    moves = np.flatnonzero(cols > 0)
+    gen = np.random.default_rng(5)
+    sample_event = np.concatenate([moves, gen.choice(moves, 12)])
+    gen.shuffle(sample_event)
+    sample_game = (sample_event >= len(ev)).astype(np.int64)
+    sample_sym = gen.integers(0, 8, sample_event.size)
+    for enc in ENCODERS:
+        batch = encode_games(pts, cols, off, sample_game, sample_event, sample_sym, enc, n)
+        for b in range(sample_event.size):
+            one = encode_games(pts, cols, off, sample_game[b:b + 1], sample_event[b:b + 1], sample_sym[b:b + 1], enc, n)
+            assert np.array_equal(batch[b], one[0]), (enc, b)
