@@ -30,11 +30,14 @@ from rlengine.runtime import (
     RunDir,
     load_checkpoint,
     load_module_state,
+    pick_device,
+    restore_rng_state,
+    rng_state,
     save_checkpoint,
 )
 from rlengine.seeding import derive_seed, seed_everything
 
-__all__ = ["evaluate", "evaluate_positions", "load_policy", "pick_device", "train", "watch"]
+__all__ = ["evaluate", "evaluate_positions", "load_policy", "train", "watch"]
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +46,6 @@ PREFIX = "policy"
 
 
 # ---- device, optimiser -------------------------------------------------------------------------------
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"run.device = {name!r} but CUDA is not available")
-    return torch.device(name)
 
 
 def make_optimizer(net: nn.Module, cfg: SLRunConfig) -> torch.optim.Optimizer:
@@ -95,26 +90,6 @@ def evaluate_positions(net: nn.Module, stream: sl_data.GameStream, events: np.nd
         net.train(was_training)
     n = max(len(events), 1)
     return {"top1": hits1 / n, "top5": hits5 / n, "loss": loss_sum / n, "positions": int(len(events))}
-
-
-# ---- RNG state for checkpoints -----------------------------------------------------------------------------
-
-
-def _rng_state() -> tuple[dict, dict[str, torch.Tensor]]:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {"numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
-    tensors = {"rng.torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        tensors["rng.cuda"] = torch.cuda.get_rng_state()
-    return state, tensors
-
-
-def _restore_rng(state: dict, tensors: dict[str, torch.Tensor]) -> None:
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(tensors["rng.torch"])
-    if "rng.cuda" in tensors and torch.cuda.is_available():
-        torch.cuda.set_rng_state(tensors["rng.cuda"])
 
 
 # ---- the training loop -----------------------------------------------------------------------------------------
@@ -168,12 +143,12 @@ def train(cfg: SLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
         optimizer.load_state_dict(ckpt.optimizer)
         c.update(ckpt.state["counters"])
         last_eval = ckpt.state.get("last_eval", {})
-        _restore_rng(ckpt.state["rng"], ckpt.tensors)
+        restore_rng_state(ckpt.state["rng"], ckpt.tensors)
         log.info("resuming %s from step %d (%s)", run.path, c["step"], ckpt.path.name)
     metrics = MetricsLogger(run, resume_step=c["step"] if resume_path is not None else None)
 
     def checkpoint() -> None:
-        rng_json, rng_tensors = _rng_state()
+        rng_json, rng_tensors = rng_state()
         tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
         tensors.update(rng_tensors)
         save_checkpoint(run.checkpoints, c["step"], agent=AGENT_NAME, tensors=tensors,

@@ -12,7 +12,6 @@ import copy
 import logging
 import math
 import os
-import random
 import sys
 import time
 from collections import deque
@@ -35,6 +34,9 @@ from rlengine.runtime import (
     RunDir,
     load_checkpoint,
     load_module_state,
+    pick_device,
+    restore_rng_state,
+    rng_state,
     save_checkpoint,
 )
 from rlengine.seeding import derive_seed, seed_everything
@@ -64,14 +66,6 @@ class QNetwork(nn.Module):
         if obs.dim() > 2 and not isinstance(self.torso, NatureCNN):
             obs = obs.flatten(1)
         return self.head(self.torso(obs))
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"run.device = {name!r} but CUDA is not available")
-    return torch.device(name)
 
 
 # ---- environments ----------------------------------------------------------------------------------
@@ -172,28 +166,14 @@ def update(online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimize
 
 
 def _rng_state(actor_rng: np.random.Generator) -> tuple[dict, dict[str, torch.Tensor]]:
-    py = random.getstate()
-    np_state = np.random.get_state()
-    state = {
-        "python": [py[0], list(py[1]), py[2]],
-        "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
-        "actor": actor_rng.bit_generator.state,
-    }
-    tensors = {"rng.torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    state, tensors = rng_state()
+    state["actor"] = actor_rng.bit_generator.state
     return state, tensors
 
 
 def _restore_rng(state: dict, tensors: dict[str, torch.Tensor], actor_rng: np.random.Generator) -> None:
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    n = state["numpy"]
-    np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), n[2], n[3], n[4]))
+    restore_rng_state(state, tensors)
     actor_rng.bit_generator.state = state["actor"]
-    torch.set_rng_state(tensors["rng.torch"])
-    if "rng.cuda" in tensors and torch.cuda.is_available():
-        torch.cuda.set_rng_state(tensors["rng.cuda"])
 
 
 def _finished_episodes(info: dict, rewards: np.ndarray, done: np.ndarray, real: np.ndarray, ep_return: np.ndarray,

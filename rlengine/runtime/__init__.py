@@ -12,6 +12,7 @@ from rlengine.runtime._checkpoint import (
     save_checkpoint,
 )
 from rlengine.runtime._run_dir import MetricsLogger, RunDir
+from rlengine.runtime._torch_state import pick_device, restore_rng_state, rng_state
 
 __all__ = [
     "Checkpoint",
@@ -24,6 +25,9 @@ __all__ = [
     "latest_checkpoint",
     "load_checkpoint",
     "load_module_state",
+    "pick_device",
     "read_state",
+    "restore_rng_state",
+    "rng_state",
     "save_checkpoint",
 ]
