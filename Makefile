@@ -39,6 +39,9 @@ bench: install
 	$(PY) benchmarks/go_board.py
 	$(PY) benchmarks/replay.py
 	$(PY) benchmarks/dqn_sps.py --seconds 60
+	$(PY) benchmarks/features.py
+	$(PY) benchmarks/rollout.py
+	$(PY) benchmarks/sl_train.py --games 300 --batch 64 --seconds 8 --nets 3x32
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
