@@ -72,7 +72,7 @@ class TrainSection:
     total_steps: int = 200_000  # gradient steps (positions seen = steps * batch_size)
     batch_size: int = 256
     optimizer: str = "sgd"  # sgd (with momentum) | adam
-    lr: float = 0.05
+    lr: float = 0.01  # 0.05 diverged on 19x19 with SGD + Nesterov (see configs/go19_sl.toml)
     momentum: float = 0.9  # sgd only
     nesterov: bool = True  # sgd only
     weight_decay: float = 1e-4
