@@ -699,19 +699,16 @@ def _encode_state(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_dia
 
 
 @njit(cache=True)
-def _replay(points, colors, start, end, s, g, age, boards, want_boards, nbr, num_nbr, zob):
-    """Replay events start..end-1 onto an empty state; fill ``age`` and (optionally) ``boards``."""
+def _apply_events(points, colors, lo, hi, s, g, played, setup, ring, want_boards, mc, nbr, num_nbr, zob):
+    """Apply stream events lo..hi-1 to the state; returns the new move count.
+
+    Moves are played (``played[p]`` = the move's index, passes count as moves); setup events are
+    collected in ``setup`` and applied by one ``rebuild`` before the next move (and at the end).
+    With ``want_boards``, ``ring[mc % 8]`` keeps the board before move mc (agz17 history).
+    """
     m = s.shape[1]
-    # moves before the sample
-    total = 0
-    for i in range(start, end):
-        if colors[i] > 0:
-            total += 1
-    played = np.full(m, -_OLD, np.int64)
-    setup = np.empty(m, np.int8)
     dirty = False
-    mc = 0
-    for i in range(start, end):
+    for i in range(lo, hi):
         ci = colors[i]
         p = np.int64(points[i])
         if ci < 0:
@@ -728,10 +725,10 @@ def _replay(points, colors, start, end, s, g, age, boards, want_boards, nbr, num
         if dirty:
             _core.rebuild(s, g, nbr, num_nbr, zob, setup)
             dirty = False
-        if want_boards and mc >= total - 7:
-            j = total - mc
+        if want_boards:
+            r = mc % 8
             for t in range(m):
-                boards[j, t] = s[COLOR, t]
+                ring[r, t] = s[COLOR, t]
         if p == m:
             g[_core.PASSES] += 1
             g[KO] = NO_POINT
@@ -741,6 +738,14 @@ def _replay(points, colors, start, end, s, g, age, boards, want_boards, nbr, num
         mc += 1
     if dirty:
         _core.rebuild(s, g, nbr, num_nbr, zob, setup)
+    return mc
+
+
+@njit(cache=True)
+def _ages_and_boards(s, played, ring, total, want_boards, age, boards):
+    """``age`` (turns since, capped at _OLD) and, with ``want_boards``, ``boards[k]`` = the board k
+    moves ago (the oldest known board repeated where history runs out), after ``total`` moves."""
+    m = s.shape[1]
     for t in range(m):
         if s[COLOR, t] != EMPTY:
             a = total - played[t]
@@ -751,9 +756,24 @@ def _replay(points, colors, start, end, s, g, age, boards, want_boards, nbr, num
         for t in range(m):
             boards[0, t] = s[COLOR, t]
         oldest = total if total < 7 else 7
-        for j in range(oldest + 1, 8):
+        for k in range(1, oldest + 1):
+            r = (total - k) % 8
             for t in range(m):
-                boards[j, t] = boards[oldest, t]
+                boards[k, t] = ring[r, t]
+        for k in range(oldest + 1, 8):
+            for t in range(m):
+                boards[k, t] = boards[oldest, t]
+
+
+@njit(cache=True)
+def _replay(points, colors, start, end, s, g, age, boards, want_boards, nbr, num_nbr, zob):
+    """Replay events start..end-1 onto an empty state; fill ``age`` and (optionally) ``boards``."""
+    m = s.shape[1]
+    played = np.full(m, -_OLD, np.int64)
+    setup = np.empty(m, np.int8)
+    ring = np.empty((8 if want_boards else 1, m), np.int8)
+    total = _apply_events(points, colors, start, end, s, g, played, setup, ring, want_boards, 0, nbr, num_nbr, zob)
+    _ages_and_boards(s, played, ring, total, want_boards, age, boards)
 
 
 @njit(cache=True)
@@ -775,8 +795,8 @@ def _encode_games_serial(points, colors, offsets, sample_game, sample_event, sam
     """Encode samples in (game, event) order, replaying each game forward once.
 
     Events of a game are contiguous and games are in order, so sorting by event
-    sorts by (game, event).  The state is the one ``_replay`` builds from scratch
-    (same moves, same setup rebuilds); outputs go to the samples' own rows.
+    sorts by (game, event).  ``_apply_events`` and ``_ages_and_boards`` are shared with ``_replay``
+    (the from-scratch replay); outputs go to the samples' own rows.
     """
     nb = sample_game.shape[0]
     if nb == 0:
@@ -793,7 +813,6 @@ def _encode_games_serial(points, colors, offsets, sample_game, sample_event, sam
     cur_game = -1
     cursor = 0
     mc = 0
-    dirty = False
     for j in range(nb):
         b = order[j]
         game = sample_game[b]
@@ -805,57 +824,9 @@ def _encode_games_serial(points, colors, offsets, sample_game, sample_event, sam
             cur_game = game
             cursor = offsets[game]
             mc = 0
-            dirty = False
-        for i in range(cursor, event):
-            ci = colors[i]
-            p = np.int64(points[i])
-            if ci < 0:
-                if not dirty:
-                    for t in range(m):
-                        setup[t] = s[COLOR, t]
-                    dirty = True
-                if ci == -3:
-                    setup[p] = EMPTY
-                else:
-                    setup[p] = -ci
-                    played[p] = -_OLD
-                continue
-            if dirty:
-                _core.rebuild(s, g, nbr, num_nbr, zob, setup)
-                dirty = False
-            if want:
-                r = mc % 8
-                for t in range(m):
-                    ring[r, t] = s[COLOR, t]
-            if p == m:
-                g[_core.PASSES] += 1
-                g[KO] = NO_POINT
-            else:
-                _core.place(s, g, nbr, num_nbr, zob, p, ci)
-                played[p] = mc
-            mc += 1
+        mc = _apply_events(points, colors, cursor, event, s, g, played, setup, ring, want, mc, nbr, num_nbr, zob)
         cursor = event
-        if dirty:
-            _core.rebuild(s, g, nbr, num_nbr, zob, setup)
-            dirty = False
-        total = mc
-        for t in range(m):
-            if s[COLOR, t] != EMPTY:
-                a = total - played[t]
-                age[t] = a if a < _OLD else _OLD
-            else:
-                age[t] = 0
-        if want:
-            for t in range(m):
-                boards[0, t] = s[COLOR, t]
-            oldest = total if total < 7 else 7
-            for k in range(1, oldest + 1):
-                r = (total - k) % 8
-                for t in range(m):
-                    boards[k, t] = ring[r, t]
-            for k in range(oldest + 1, 8):
-                for t in range(m):
-                    boards[k, t] = boards[oldest, t]
+        _ages_and_boards(s, played, ring, mc, want, age, boards)
         _encode_state(s, g[KO], np.int64(colors[event]), age, boards, code, tmaps[sample_sym[b]], nbr, num_nbr, diag,
                       num_diag, out[b])
 
