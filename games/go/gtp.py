@@ -7,6 +7,27 @@ spelled ``_``); each takes the argument list and returns the response text or
 raises ``GtpError``, which becomes a ``? message`` response.  stdout carries
 only responses; logs go to stderr through ``logging``.
 
+Streaming commands (Leela Zero's analysis extension, which Lizzie, Sabaki and
+KaTrain speak) are ``stream_<name>`` methods that write their response
+piece by piece; they are offered only when the player has what they need:
+
+- ``lz-analyze [color] [interval] [interval N] [minmoves N] [maxmoves N]``
+  (player ``analyze``): ``=`` on its own line, then every ``interval``
+  centiseconds one line holding every searched move, most visited first,
+  ``info move D4 visits 12 winrate 5321 prior 1234 lcb 5100 order 0 pv D4 C3
+  info move Q16 ...`` (win rate for the analysed colour, prior and lcb in
+  1/10000, lcb a Wilson lower bound at 95% from win rate and visits).  The
+  search goes on until the next input line arrives (any line); then the
+  response ends with an empty line and that line is handled.  ``interval`` 0
+  (the default, as in Leela Zero) searches silently.
+- ``lz-genmove_analyze color [interval]`` (player ``genmove_analyze``): the
+  same info lines while the player thinks on its usual genmove budget, then
+  ``play D4`` (``pass``, ``resign``), the move committed, then the empty line.
+
+``serve`` reads stdin on a thread, so the search runs while input arrives;
+all writes go through one lock.  ``handle(line)`` has no input to wait for:
+there ``lz-analyze`` searches for one interval and answers with what it found.
+
 The client drives an external engine (GNU Go, or our own ``rlengine gtp``)
 over pipes, with a timeout on every response and a clean shutdown.
 """
@@ -20,10 +41,11 @@ import re
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field
 from typing import IO, Callable, Sequence
 
-from games.go import coords
+import numpy as np
+
+from games.go import coords, scoring
 from games.go.board import (
     BLACK,
     EMPTY,
@@ -35,8 +57,10 @@ from games.go.board import (
     fixed_handicap_points,
     max_fixed_handicap,
     parse_color,
+    score_to_result,
 )
-from games.go.players import Player
+from games.go.players import Analysis, Player
+from games.go.timecontrol import TimeSettings
 
 __all__ = [
     "GtpClient",
@@ -45,6 +69,7 @@ __all__ = [
     "GtpResponseError",
     "GtpTimeout",
     "TimeSettings",
+    "lz_info_line",
     "parse_command",
     "preprocess_line",
 ]
@@ -98,18 +123,6 @@ def parse_command(line: str) -> tuple[int | None, str, list[str]] | None:
     return cmd_id, parts[0].lower(), parts[1:]
 
 
-@dataclass
-class TimeSettings:
-    """The clock as GTP sets it: main time, then Canadian or Japanese byo-yomi."""
-
-    system: str = "none"  # none | absolute | canadian | byoyomi
-    main_time: float = 0.0
-    byo_yomi_time: float = 0.0
-    byo_yomi_stones: int = 0  # canadian: stones per period
-    byo_yomi_periods: int = 0  # byoyomi: number of periods
-    time_left: dict[int, tuple[float, int]] = field(default_factory=dict)  # color -> (seconds, stones/periods)
-
-
 def _int_arg(args: Sequence[str], i: int, what: str) -> int:
     try:
         return int(args[i])
@@ -132,7 +145,14 @@ class GtpEngine:
 
     ``handle(line)`` answers one input line (None for lines that carry no
     command); ``serve(stdin, stdout)`` runs the loop until ``quit`` or EOF.
+    Commands that need an optional player method (``lz-analyze``:
+    ``analyze``; ``lz-genmove_analyze``: ``genmove_analyze``) exist only when
+    the player has it.  ``final_score`` / ``final_status_list`` use the
+    player's ``final_score`` / ``dead_stones`` hooks when it has them, else its
+    ``ownership`` (``games.go.scoring``), else Tromp-Taylor with every stone alive.
     """
+
+    REQUIRES = {"lz-analyze": "analyze", "lz-genmove_analyze": "genmove_analyze"}
 
     def __init__(self, player: Player, rules: Rules | None = None, *, name: str = "rlengine",
                  version: str | None = None):
@@ -145,6 +165,14 @@ class GtpEngine:
         self.handlers: dict[str, Callable[[list[str]], str]] = {
             _command_name(attr): getattr(self, attr) for attr in dir(self) if attr.startswith("cmd_")
         }
+        self.streamers: dict[str, Callable[[str, list[str], Callable[[str], None], threading.Event | None], None]] = {
+            _command_name("cmd_" + attr[len("stream_"):]): getattr(self, attr)
+            for attr in dir(self) if attr.startswith("stream_")
+        }
+        for table in (self.handlers, self.streamers):
+            for command, method in self.REQUIRES.items():
+                if command in table and not callable(getattr(player, method, None)):
+                    del table[command]
         self._new_game()
 
     # ---- game state --------------------------------------------------------------
@@ -182,13 +210,43 @@ class GtpEngine:
         self.moves.append((color, move))
 
     # ---- the loop ----------------------------------------------------------------
+    def known(self, name: str) -> bool:
+        """Whether this engine answers the command ``name``."""
+        return name in self.handlers or name in self.streamers
+
     def handle(self, line: str) -> str | None:
         """The full response (ending in a blank line) to one raw input line."""
+        out: list[str] = []
+        self._dispatch(line, out.append, None)
+        return "".join(out) or None
+
+    def _dispatch(self, line: str, write: Callable[[str], None], stop: threading.Event | None) -> None:
+        """Answer one raw input line through ``write``; ``stop`` is set when more input is waiting
+        (None: no input can arrive, see ``handle``)."""
         parsed = parse_command(preprocess_line(line))
         if parsed is None:
-            return None
+            return
         cmd_id, name, args = parsed
         prefix = "" if cmd_id is None else str(cmd_id)
+        streamer = self.streamers.get(name)
+        if streamer is not None:
+            started: list[bool] = []
+
+            def tracked(text: str) -> None:
+                started.append(True)
+                write(text)
+
+            try:
+                streamer(prefix, args, tracked, stop)
+            except GtpError as exc:  # raised before the response started
+                write(f"?{prefix} {exc}\n\n")
+            except Exception as exc:  # a bug must not kill the engine a GUI is talking to
+                log.exception("command %r failed", line.strip())
+                write("\n" if started else f"?{prefix} internal error: {type(exc).__name__}: {exc}\n\n")
+            return
+        write(self._respond(prefix, name, args))
+
+    def _respond(self, prefix: str, name: str, args: list[str]) -> str:
         handler = self.handlers.get(name)
         if handler is None:
             return f"?{prefix} unknown command\n\n"
@@ -203,14 +261,44 @@ class GtpEngine:
         return f"={prefix} {result}\n\n" if result and not result.startswith("\n") else f"={prefix}{result}\n\n"
 
     def serve(self, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> None:
+        """Answer the lines of ``stdin`` on ``stdout`` until ``quit`` or the end of the input.
+
+        A thread reads ``stdin`` into a queue and sets an event whenever a line
+        is waiting, which stops a running ``lz-analyze``; every write to
+        ``stdout`` (search callbacks may come from other threads) holds one lock.
+        """
         stdin = stdin or sys.stdin
         stdout = stdout or sys.stdout
-        for line in stdin:
-            response = self.handle(line)
-            if response is None:
-                continue
-            stdout.write(response)
-            stdout.flush()
+        lines: queue.Queue[str | None] = queue.Queue()
+        waiting = threading.Event()
+
+        def read() -> None:
+            try:
+                for raw in stdin:
+                    lines.put(raw)
+                    waiting.set()
+            except Exception:  # an unreadable stdin ends the session like EOF
+                log.exception("cannot read the GTP input")
+            finally:
+                lines.put(None)
+                waiting.set()
+
+        lock = threading.Lock()
+
+        def write(text: str) -> None:
+            with lock:
+                stdout.write(text)
+                stdout.flush()
+
+        threading.Thread(target=read, name="gtp-stdin", daemon=True).start()
+        while True:
+            line = lines.get()
+            waiting.clear()
+            if not lines.empty():  # the reader puts before it sets, so nothing is missed
+                waiting.set()
+            if line is None:
+                break
+            self._dispatch(line, write, waiting)
             if self.quit_requested:
                 break
 
@@ -227,10 +315,10 @@ class GtpEngine:
     def cmd_known_command(self, args: list[str]) -> str:
         if not args:
             raise GtpError("syntax error: known_command needs a command name")
-        return "true" if args[0].lower() in self.handlers else "false"
+        return "true" if self.known(args[0].lower()) else "false"
 
     def cmd_list_commands(self, args: list[str]) -> str:
-        return "\n".join(sorted(self.handlers))
+        return "\n".join(sorted([*self.handlers, *self.streamers]))
 
     def cmd_quit(self, args: list[str]) -> str:
         self.quit_requested = True
@@ -336,6 +424,121 @@ class GtpEngine:
     def cmd_kgs_genmove_cleanup(self, args: list[str]) -> str:
         return self._generate(args, commit=True, cleanup=True)
 
+    # ---- analysis (Leela Zero's GTP extension) -------------------------------------------
+    def _analyze_args(self, args: list[str], *, need_color: bool) -> tuple[int, int]:
+        """``[color] [interval] [interval N] [minmoves N] [maxmoves N]`` -> (color, interval in centiseconds)."""
+        rest = list(args)
+        color = self.position.to_move
+        if rest and rest[0].lower() in ("b", "w", "black", "white"):
+            color = self._color(rest.pop(0))
+        elif need_color:
+            raise GtpError("syntax error: expected a color")
+        interval = 0
+
+        def number(text: str, what: str) -> int:
+            try:
+                value = int(text)
+            except ValueError:
+                raise GtpError(f"syntax error: expected an integer {what}, got {text!r}") from None
+            if value < 0:
+                raise GtpError(f"syntax error: {what} must not be negative")
+            return value
+
+        if rest and re.fullmatch(r"[+-]?[0-9]+", rest[0]):
+            interval = number(rest.pop(0), "interval")
+        while rest:
+            key = rest.pop(0).lower()
+            if key in ("interval", "minmoves", "maxmoves"):
+                if not rest:
+                    raise GtpError(f"syntax error: {key} needs a number")
+                value = number(rest.pop(0), key)
+                if key == "interval":
+                    interval = value
+            elif key in ("avoid", "allow"):
+                raise GtpError(f"{key} is not supported")
+            else:
+                raise GtpError(f"syntax error: unknown analysis option {key!r}")
+        return color, interval
+
+    def _analysis_position(self, color: int) -> Position:
+        return self.position if self.position.to_move == color else self.position.with_to_move(color)
+
+    def stream_lz_analyze(self, prefix: str, args: list[str], write: Callable[[str], None],
+                          stop: threading.Event | None) -> None:
+        """``lz-analyze``: search until ``stop`` is set, one info line every interval."""
+        color, interval = self._analyze_args(args, need_color=False)
+        position = self._analysis_position(color)
+        size = self.rules.size
+        timer = None
+        if stop is None:  # handle(): no input will come, so search for one interval
+            stop = threading.Event()
+            if interval > 0:
+                timer = threading.Timer(interval / 100.0, stop.set)
+                timer.daemon = True
+                timer.start()
+            else:
+                stop.set()
+        write(f"={prefix}\n")
+        last: list[int | None] = [None]
+
+        def emit(analysis: Analysis) -> None:
+            line = lz_info_line(analysis, size)
+            if line:
+                write(line + "\n")
+                last[0] = analysis.visits
+
+        try:
+            result = self.player.analyze(position, color, stop=stop, callback=emit if interval > 0 else None,
+                                         interval=interval / 100.0)
+            if interval > 0 and result is not None and result.visits != last[0]:
+                emit(result)  # the final state, unless the last update already showed it
+        except Exception:  # the response has started: it can only end
+            log.exception("lz-analyze failed")
+        finally:
+            if timer is not None:
+                timer.cancel()
+        write("\n")
+
+    def stream_lz_genmove_analyze(self, prefix: str, args: list[str], write: Callable[[str], None],
+                                  stop: threading.Event | None) -> None:
+        """``lz-genmove_analyze``: the player's genmove with info lines, then ``play MOVE``; the move is played."""
+        color, interval = self._analyze_args(args, need_color=True)
+        size = self.rules.size
+        started = threading.Event()
+        lock = threading.Lock()
+
+        def start() -> None:
+            with lock:
+                if not started.is_set():
+                    write(f"={prefix}\n")
+                    started.set()
+
+        def emit(analysis: Analysis) -> None:
+            line = lz_info_line(analysis, size)
+            if line:
+                start()
+                write(line + "\n")
+
+        try:
+            move = self.player.genmove_analyze(self.position, color, callback=emit if interval > 0 else None,
+                                               interval=interval / 100.0)
+        except Exception as exc:
+            log.exception("lz-genmove_analyze failed")
+            if not started.is_set():
+                raise GtpError(f"internal error: {type(exc).__name__}: {exc}") from None
+            write("\n")
+            return
+        if move is None:
+            vertex = "resign"
+        else:
+            if not self.position.is_legal(move, color):
+                log.error("player %s chose the illegal move %s; passing instead", self.player.name, move)
+                move = self.position.pass_move
+            self._play(color, move)
+            vertex = coords.to_gtp(move, size)
+        start()
+        write(f"play {vertex}\n\n")
+
     def cmd_undo(self, args: list[str]) -> str:
         if not self.history:
             raise GtpError("cannot undo")
@@ -357,21 +560,57 @@ class GtpEngine:
         stones = self.position.stones()
         return " ".join(coords.to_gtp(int(p), self.rules.size) for p in (stones == color).nonzero()[0])
 
+    def _ownership(self) -> np.ndarray | None:
+        """The player's ownership estimate of the current position (None without one).
+
+        Kept for as long as the position stands, so ``final_score`` and both
+        ``final_status_list`` answers agree (an estimate from rollouts varies)
+        and the estimate is paid for once."""
+        fn = getattr(self.player, "ownership", None)
+        if fn is None:
+            return None
+        cached = getattr(self, "_ownership_cache", None)
+        if cached is not None and cached[0] is self.position:
+            return cached[1]
+        own = fn(self.position)
+        own = None if own is None else np.asarray(own, dtype=np.float64)
+        self._ownership_cache = (self.position, own)
+        return own
+
+    def _dead(self) -> set[int]:
+        dead_fn = getattr(self.player, "dead_stones", None)
+        if dead_fn is not None:
+            return set(dead_fn(self.position))
+        own = self._ownership()
+        if own is None:
+            return set()
+        try:
+            return set(scoring.dead_stones(self.position, own))
+        except ValueError as exc:
+            raise GtpError(f"cannot score: {exc}") from None
+
     def cmd_final_score(self, args: list[str]) -> str:
         scorer = getattr(self.player, "final_score", None)
         if scorer is not None:
             return scorer(self.position)
-        return self.position.result()
+        own = self._ownership()
+        if own is None:
+            return self.position.result()
+        try:
+            return score_to_result(scoring.score_with_ownership(self.position, own))
+        except ValueError as exc:
+            raise GtpError(f"cannot score: {exc}") from None
 
     def cmd_final_status_list(self, args: list[str]) -> str:
+        """``dead``: the chains the ownership gives to the opponent; ``alive``: the other stones;
+        ``seki``: always empty (seki is not told apart)."""
         if not args or args[0].lower() not in ("alive", "dead", "seki"):
             raise GtpError("syntax error: expected alive, dead or seki")
         status = args[0].lower()
-        dead_fn = getattr(self.player, "dead_stones", None)
-        dead = set(dead_fn(self.position)) if dead_fn is not None else set()
-        stones = self.position.stones()
         if status == "seki":
             return ""
+        dead = self._dead()
+        stones = self.position.stones()
         chosen = [int(p) for p in range(len(stones)) if stones[p] != EMPTY and ((int(p) in dead) == (status == "dead"))]
         return " ".join(coords.to_gtp(p, self.rules.size) for p in chosen)
 
@@ -456,6 +695,14 @@ class GtpEngine:
         if not args:
             raise GtpError("syntax error: expected none, absolute, byoyomi or canadian")
         system = args[0].lower()
+        try:
+            self._kgs_time_settings(system, args)
+        except ValueError as exc:
+            raise GtpError(f"syntax error: {exc}") from None
+        self._time_changed()
+        return ""
+
+    def _kgs_time_settings(self, system: str, args: list[str]) -> None:
         if system == "none":
             self.time = TimeSettings("none")
         elif system == "absolute":
@@ -468,8 +715,6 @@ class GtpEngine:
                                      _int_arg(args, 3, "stones"), 0)
         else:
             raise GtpError(f"syntax error: unknown time system {args[0]!r}")
-        self._time_changed()
-        return ""
 
     def cmd_time_left(self, args: list[str]) -> str:
         color = self._color(args[0]) if args else None
@@ -481,6 +726,37 @@ class GtpEngine:
 
 
 _EXTENSION_PREFIXES = ("kgs", "lz", "gogui")
+_Z95 = 1.959964
+
+
+def _wilson_lower(winrate: float, visits: int) -> float:
+    """Lower end of the 95% Wilson interval of a win rate seen over ``visits`` trials (0 for none)."""
+    if visits <= 0:
+        return 0.0
+    w = min(max(winrate, 0.0), 1.0)
+    z2 = _Z95 * _Z95
+    centre = w + z2 / (2 * visits)
+    spread = _Z95 * np.sqrt(w * (1 - w) / visits + z2 / (4 * visits * visits))
+    return max((centre - spread) / (1 + z2 / visits), 0.0)
+
+
+def _per_10000(x: float) -> int:
+    x = float(x)
+    return int(min(max(x, 0.0), 1.0) * 10000) if x == x else 0  # NaN -> 0
+
+
+def lz_info_line(analysis: Analysis, size: int) -> str:
+    """Leela Zero's one-line analysis update: every move with visits, most visited first,
+    ``info move D4 visits 12 winrate 5321 prior 1234 lcb 5100 order 0 pv D4 C3 info move ...``
+    (win rate for ``analysis.color``; win rate, prior and lcb in 1/10000); "" when no move has visits."""
+    moves = sorted((m for m in analysis.moves if m.visits > 0), key=lambda m: (-m.visits, -m.winrate))
+    parts = []
+    for order, m in enumerate(moves):
+        pv = m.pv if m.pv and m.pv[0] == m.move else (m.move, *m.pv)
+        parts.append(f"info move {coords.to_gtp(m.move, size)} visits {m.visits} winrate {_per_10000(m.winrate)} "
+                     f"prior {_per_10000(m.prior)} lcb {_per_10000(_wilson_lower(m.winrate, m.visits))} "
+                     f"order {order} pv {' '.join(coords.to_gtp(int(p), size) for p in pv)}")
+    return " ".join(parts)
 
 
 def _command_name(method: str) -> str:
