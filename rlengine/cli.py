@@ -10,6 +10,7 @@ Subcommands:
 ``rlengine plot RUN...``            learning curves to PNG
 ``rlengine match``                  a match between two player specs, SGF per game, JSON with win rate
 ``rlengine gen-games``              expert games between two GTP engines (training data)
+``rlengine play --opponent SPEC``   play Go against an agent in the terminal, SGF saved on exit
 
 Players are found by name through entry points (``rlengine.registry``).
 Logs go to stderr; stdout carries only the command's own output (GTP
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     pl.set_defaults(func=_cmd_plot)
     _add_match_parsers(sub)
+    _add_play_parser(sub)
     return parser
 
 
@@ -320,6 +322,52 @@ def _cmd_gen_games(args) -> int:
         raise _fail(exc) from None
     print(json.dumps(result))
     return 0
+
+
+def _add_play_parser(sub) -> None:
+    pa = sub.add_parser(
+        "play", help="play Go against an agent in the terminal",
+        description="Play a game of Go against an agent in the terminal. Type moves as GTP vertices (D4, any "
+                    "case), or pass, resign, undo (takes back your last move and the agent's reply), hint (the "
+                    "agent's top 3 moves with win rates, for opponents that can analyse, e.g. mcts:), board, "
+                    "help, quit. Two passes end the game, scored by area (Tromp-Taylor; stones the agent judges "
+                    "dead are removed when it can estimate ownership). The game is saved as SGF on exit, also "
+                    "after quit, end of input (Ctrl-D) or Ctrl-C. The game goes to stdout, logs to stderr.",
+        epilog="examples: rlengine play --opponent random --size 9 --seed 1; rlengine play --opponent "
+               "'gtp:/usr/games/gnugo --mode gtp --level 1' --color white --handicap 2")
+    pa.add_argument("--opponent", required=True, metavar="SPEC",
+                    help="the agent's player spec: random, policy:CHECKPOINT, mcts:CHECKPOINT[,sims=N], "
+                         "gtp:COMMAND")
+    pa.add_argument("--color", choices=["black", "white"], default="black", help="your colour (default black)")
+    pa.add_argument("--handicap", type=int, default=0, metavar="H",
+                    help="fixed handicap stones for black (2 to 9 on 9x9; white then moves first; default 0)")
+    pa.add_argument("--sgf", type=Path, default=None, metavar="OUT.sgf",
+                    help="where to save the game (default runs/play/<UTC timestamp>.sgf)")
+    pa.add_argument("--hint-visits", type=int, default=200, metavar="N",
+                    help="search visits for a hint (default 200)")
+    _add_rules_args(pa, size=9)
+    pa.set_defaults(func=_cmd_play)
+
+
+def _cmd_play(args) -> int:
+    from games.go import BLACK, WHITE
+    from rlengine.play import PlaySession, check_handicap, default_sgf_path, run_session
+    from rlengine.seeding import derive_seed, seed_everything
+
+    if args.seed is not None:
+        seed_everything(args.seed)
+    rules = _rules(args)
+    try:
+        check_handicap(rules.size, args.handicap)
+        if args.hint_visits < 1:
+            raise ValueError(f"--hint-visits must be at least 1, got {args.hint_visits}")
+        player = _player(args.opponent, derive_seed(args.seed, "player"))
+    except (ValueError, RuntimeError) as exc:  # RuntimeError: an engine that does not start (EngineError)
+        raise _fail(exc) from None
+    session = PlaySession(player, rules, human_color=BLACK if args.color == "black" else WHITE,
+                          handicap=args.handicap, hint_visits=args.hint_visits, opponent_name=args.opponent,
+                          out=sys.stdout)
+    return run_session(session, args.sgf or default_sgf_path(), stdin=sys.stdin, stdout=sys.stdout)
 
 
 def _cmd_plot(args) -> int:
