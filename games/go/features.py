@@ -97,8 +97,6 @@ colour array with an undo log; the search runs only from chains with exactly
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numba
@@ -106,6 +104,7 @@ import numpy as np
 from numba import njit
 
 from games.go import _core, coords
+from games.go._pool import run_slices
 from games.go._core import BLACK, COLOR, EMPTY, HEAD, KO, NEXT, NO_POINT, NUM_EMPTY, NUM_ROWS, SIZE
 
 __all__ = [
@@ -695,6 +694,18 @@ def _encode_state(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_dia
     return nodes + LADDER_MAX_NODES - budget[0]
 
 
+@njit(cache=True, nogil=True)
+def _encode_states(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_diag, out):
+    """``_encode_state`` over a batch: ``s`` int32 [B, NUM_ROWS, M], ``ko``/``c`` int64 [B],
+    ``age`` int32 [B, M], ``boards`` int8 [B, 8, M] (agz17; any [B, K, M] otherwise), ``out`` uint8 [B, P, M].
+
+    The one compiled entry for encoding given states: ``encode_position`` (B = 1) and
+    ``games.go.batch`` share it, so the large encoder is compiled once.
+    """
+    for b in range(s.shape[0]):
+        _encode_state(s[b], ko[b], c[b], age[b], boards[b], code, tmap, nbr, num_nbr, diag, num_diag, out[b])
+
+
 # ---- replaying game streams ---------------------------------------------------------------
 
 
@@ -884,9 +895,9 @@ def encode_position(position, encoder: str, *, symmetry: int = 0, out=None) -> n
     out = _check_out(out, (num, n, n))
     geo = _core.geometry(n)
     age, boards = _history(position)
-    s = position._s
-    _encode_state(s, np.int64(position._g[KO]), np.int64(position.to_move), age, boards, _CODES[encoder],
-                  symmetry_table(n)[k], geo.nbr, geo.num_nbr, geo.diag, geo.num_diag, out.reshape(num, n * n))
+    _encode_states(position._s[None], np.array([position._g[KO]], np.int64), np.array([position.to_move], np.int64),
+                   age[None], boards[None], _CODES[encoder], symmetry_table(n)[k], geo.nbr, geo.num_nbr, geo.diag,
+                   geo.num_diag, out.reshape(1, num, n * n))
     return out
 
 
@@ -933,28 +944,9 @@ def encode_games(points, colors, game_offsets, sample_game, sample_event, sample
     if num_threads <= 1:
         _encode_games_serial(points, colors, offsets, sg, se, ss, *args, flat)
         return out
-    bounds = np.linspace(0, sg.size, num_threads + 1).astype(np.int64)
-    jobs = [_executor(num_threads).submit(_encode_games_serial, points, colors, offsets, sg[lo:hi], se[lo:hi],
-                                          ss[lo:hi], *args, flat[lo:hi])
-            for lo, hi in zip(bounds[:-1], bounds[1:])]
-    for job in jobs:
-        job.result()
+    run_slices(lambda lo, hi: _encode_games_serial(points, colors, offsets, sg[lo:hi], se[lo:hi], ss[lo:hi], *args,
+                                                   flat[lo:hi]), sg.size, num_threads)
     return out
 
 
 _MIN_CHUNK = 16  # samples per thread at least
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-_POOL_LOCK = threading.Lock()
-
-
-def _executor(num_threads: int) -> ThreadPoolExecutor:
-    """A shared pool for the GIL-free serial kernel (grown on demand)."""
-    global _POOL, _POOL_SIZE
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_SIZE < num_threads:
-            old, _POOL = _POOL, ThreadPoolExecutor(num_threads, thread_name_prefix="go-features")
-            _POOL_SIZE = num_threads
-            if old is not None:
-                old.shutdown(wait=False)
-        return _POOL

@@ -58,6 +58,7 @@ import numpy as np
 from numba import njit
 
 from games.go import _core
+from games.go._pool import run_slices
 from games.go._core import COLOR, EMPTY, HEAD, KO, LIB_COUNT, LIB_SUM, NEXT, NO_POINT, PASSES, SIZE, TO_MOVE
 
 __all__ = [
@@ -877,14 +878,7 @@ def rollout_playouts(s, g, nbr, num_nbr, zob, nb8, dia, ring3, perm12, inv12, ca
             scores[i] = sc
             moves[i] = mv
 
-    if k == 1:
-        run(0, n)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(k) as ex:
-            for f in [ex.submit(run, n * j // k, n * (j + 1) // k) for j in range(k)]:
-                f.result()
+    run_slices(run, n, k)
     return scores, int(moves.sum())
 
 
