@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from agents.alphago.config import NetworkSection
-from rlengine.nn import PolicyHead, PolicyHeadConfig, ResNetConfig, ResNetTower
+from rlengine.nn import PolicyHead, PolicyHeadConfig, ResNetConfig, ResNetTower, ValueHead, ValueHeadConfig
 
-__all__ = ["PolicyCNN", "build_policy_net", "masked_logits"]
+__all__ = ["PolicyCNN", "PolicyResNet", "PolicyValueResNet", "build_policy_net", "masked_logits"]
 
 
 class PolicyCNN(nn.Module):
@@ -59,6 +59,22 @@ class PolicyResNet(nn.Module):
 
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
         return self.head(self.tower(planes))  # [B, N*N]
+
+
+class PolicyValueResNet(nn.Module):
+    """ResNet tower with a policy head (pass included) and a value head (AlphaGo Zero's shape):
+    ``[B, P, N, N]`` -> (logits ``[B, N*N + 1]``, value ``[B]`` in [-1, 1] for the side to move)."""
+
+    def __init__(self, in_planes: int, board_size: int, *, filters: int = 64, blocks: int = 6):
+        super().__init__()
+        self.board_size = board_size
+        self.tower = ResNetTower(ResNetConfig(in_channels=in_planes, channels=filters, blocks=blocks))
+        self.policy = PolicyHead(PolicyHeadConfig(in_channels=filters, board_size=board_size, include_pass=True))
+        self.value = ValueHead(ValueHeadConfig(in_channels=filters, board_size=board_size, hidden=filters))
+
+    def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.tower(planes)
+        return self.policy(x), self.value(x)
 
 
 def build_policy_net(net: NetworkSection, board_size: int) -> nn.Module:

@@ -37,7 +37,7 @@ from rlengine.runtime import (
 )
 from rlengine.seeding import derive_seed, seed_everything
 
-__all__ = ["evaluate", "evaluate_positions", "load_policy", "train", "watch"]
+__all__ = ["evaluate", "evaluate_positions", "load_policy", "save_policy", "train", "watch"]
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +241,15 @@ def load_policy(path: str | Path, *, device: str | None = None) -> tuple[SLRunCo
     net = build_policy_net(cfg.network, cfg.data.board_size)
     load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
     return cfg, net.to(dev).eval(), dev
+
+
+def save_policy(cfg: SLRunConfig, net: nn.Module, directory: str | Path, *, step: int = 0) -> Path:
+    """Write ``net`` as a policy checkpoint (no optimiser state) that ``load_policy`` and the ``policy:`` /
+    ``mcts:`` players read; an untrained ``build_policy_net`` gives a uniform-ish baseline for tests."""
+    tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
+    return save_checkpoint(directory, step, agent=AGENT_NAME, tensors=tensors, optimizer=None,
+                           state={"board_size": cfg.data.board_size, "encoder": cfg.network.encoder},
+                           config_toml=to_toml(cfg))
 
 
 def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int | None = None,

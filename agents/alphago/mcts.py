@@ -1,0 +1,399 @@
+"""AlphaGo's search: batched PUCT over ``rlengine.search`` with SL-policy priors and mixed leaf values.
+
+A leaf's value is ``V = (1 - lambda) * v_theta + lambda * z`` (Silver et al. 2016): ``v_theta`` from a
+value network, ``z`` the outcome (+1 win / -1 loss / 0 jigo, for the player to move at the leaf) of one
+playout of the fast rollout policy (``games.go.rollout``; uniformly random sensible moves without
+rollout weights).  ``lambda = 1`` (rollouts only) is the working mode until a value network exists;
+``lambda = 0`` uses the value network alone.  Priors come from the SL policy network over the
+sensible moves (legal, not filling one's own single-point eye); pass, which the SL policy does not
+score, gets ``pass_prior``.  The move played is the most visited one.
+
+``GoEvaluator`` turns a batch of leaves (paths of moves from the roots of many games) into
+priors and values with compiled code (``games.go.batch``) and one network call; ``MCTSPlayer`` is
+the ``mcts:CHECKPOINT[,sims=N][,lambda=L][,rollout=WEIGHTS][,...]`` player for GTP, matches and
+``rlengine play``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from games.go import batch as go_batch
+from games.go.board import BLACK, EMPTY, Position, Rules
+from games.go.players import Analysis, MoveInfo
+from rlengine.search import Evaluation, Forest, SearchConfig, search
+
+__all__ = ["GoEvaluator", "MCTSOptions", "MCTSPlayer", "make_mcts_player", "net_function"]
+
+log = logging.getLogger(__name__)
+
+
+def net_function(net: torch.nn.Module, device: torch.device) -> Callable:
+    """``planes uint8 [B, P, N, N] -> (logits [B, N*N] or [B, N*N+1], values [B] or None)`` (numpy) for a
+    policy network (logits only) or a policy-value network (``(logits, value)``)."""
+
+    @torch.inference_mode()
+    def run(planes: np.ndarray):
+        out = net(torch.from_numpy(planes).to(device))
+        if isinstance(out, tuple):
+            return out[0].float().cpu().numpy(), out[1].float().cpu().numpy()
+        return out.float().cpu().numpy(), None
+
+    run.has_value = isinstance(getattr(net, "value", None), torch.nn.Module)
+    return run
+
+
+class GoEvaluator:
+    """The injected ``evaluate`` for Go: leaves -> (priors, legal moves, values, terminal).
+
+    ``net_fn(planes) -> (logits [B, N*N] or [B, N*N+1], values [B] or None)`` (``net_function``);
+    ``rollout``: a ``RolloutPolicy`` or None (uniform sensible moves) for the rollouts.
+    """
+
+    def __init__(self, *, size: int, encoder: str, net_fn: Callable, rollout=None, lam: float = 1.0,
+                 pass_prior: float = 0.01, seed: int = 0):
+        if not 0.0 <= lam <= 1.0:
+            raise ValueError(f"lambda must be in [0, 1], got {lam}")
+        if lam < 1.0 and not getattr(net_fn, "has_value", False):
+            raise ValueError(f"lambda = {lam} mixes in a value network, and this network has no value head; "
+                             "use lambda=1 (rollouts only)")
+        self.size = size
+        self.encoder = encoder
+        self.net_fn = net_fn
+        self.rollout = rollout
+        self.lam = float(lam)
+        self.pass_prior = float(pass_prior)
+        self.seed = int(seed)
+        self.calls = 0
+        self.roots = None
+        self.leaf_time = self.net_time = self.rollout_time = 0.0
+
+    def set_roots(self, positions: list[Position]) -> None:
+        self.roots = go_batch.Roots.from_positions(positions)
+
+    def __call__(self, tree_of, paths, depths, need_priors) -> Evaluation:
+        t0 = time.perf_counter()
+        m = self.size * self.size
+        b = len(tree_of)
+        if need_priors.any() or self.lam < 1:
+            leaves, planes = go_batch.play_and_encode(self.roots, tree_of, paths, depths, self.encoder)
+        else:
+            leaves, planes = go_batch.play_paths(self.roots, tree_of, paths, depths), None
+        live = ~leaves.terminal
+        mover_sign = np.where(leaves.to_move == BLACK, 1.0, -1.0)
+        values = np.sign(leaves.score) * mover_sign  # exact at terminal leaves
+        priors = np.zeros((b, m + 1), np.float32)
+        want_net = (need_priors & live) | (live if self.lam < 1 else np.zeros(b, bool))
+        t1 = time.perf_counter()
+        if want_net.any():
+            idx = np.flatnonzero(want_net)
+            planes = planes[idx] if idx.size < b else planes
+            logits, v = self.net_fn(planes)
+            legal = leaves.legal[idx]
+            k = logits.shape[1]  # m + 1 when the network scores pass itself
+            z = np.where(legal[:, :k], logits, -np.inf)
+            top = z.max(axis=1, keepdims=True)
+            p = np.exp(z - np.where(np.isfinite(top), top, 0.0))  # rows with nothing legal stay 0
+            p /= np.maximum(p.sum(axis=1, keepdims=True), 1e-30)
+            if k == m:  # a board-only policy: pass gets pass_prior, or everything when nothing else is left
+                only_pass = ~legal[:, :m].any(axis=1)
+                p[only_pass] = 0.0
+                p[~only_pass] *= 1 - self.pass_prior
+                priors[idx, m] = np.where(only_pass, 1.0, self.pass_prior)
+            priors[idx, :k] = p
+            if self.lam < 1:
+                values[idx] = v  # mixed with the rollouts' z below
+        t2 = time.perf_counter()
+        if self.lam > 0 and live.any():
+            idx = np.flatnonzero(live)
+            sub = _take(leaves, idx)
+            scores = go_batch.rollout_leaves(self.rollout, sub, seed=(self.seed * 1_000_003 + self.calls) % 2**62)
+            z = np.sign(scores) * mover_sign[idx]
+            if self.lam < 1:
+                values[idx] = (1 - self.lam) * values[idx] + self.lam * z
+            else:
+                values[idx] = z
+        self.calls += 1
+        t3 = time.perf_counter()
+        self.leaf_time += t1 - t0
+        self.net_time += t2 - t1
+        self.rollout_time += t3 - t2
+        return Evaluation(priors, leaves.legal, values, leaves.terminal)
+
+
+def _take(leaves, idx: np.ndarray):
+    """The leaves ``idx`` of a ``games.go.batch.Leaves`` (every field has the leaf axis first)."""
+    return type(leaves)(*(f[idx] for f in leaves))
+
+
+@dataclass(frozen=True)
+class MCTSOptions:
+    """What ``mcts:CHECKPOINT,key=value,...`` may set."""
+
+    sims: int | None = None  # simulations per move (default 800 when neither sims nor seconds is set)
+    seconds: float | None = None  # thinking time per move (a GTP clock, when set, takes over)
+    lam: float = 1.0  # V = (1 - lambda) v + lambda z; 1 until a value network exists
+    rollout: str | None = None  # rollout-policy weights (safetensors); None: uniform sensible moves
+    resign: float = 0.05  # resign when the root's win probability falls below this (0: never)
+    c_puct: float = 5.0
+    batch: int = 16  # leaves per network call (under virtual loss)
+    expand: int = 1  # expansion threshold (visits before a leaf gets priors and children)
+    capacity: int = 400_000  # tree nodes
+    noise: float = 0.0  # Dirichlet noise weight at the root (self-play)
+
+    def __post_init__(self) -> None:
+        if self.sims is not None and self.sims < 1:
+            raise ValueError(f"sims must be >= 1, got {self.sims}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {self.seconds}")
+        if not 0 <= self.lam <= 1:
+            raise ValueError(f"lambda must be in [0, 1], got {self.lam}")
+        if not 0 <= self.resign < 0.5:
+            raise ValueError(f"resign must be in [0, 0.5), got {self.resign}")
+        if self.batch < 1 or self.expand < 1 or self.capacity < 1000:
+            raise ValueError("batch and expand must be >= 1, capacity >= 1000")
+
+
+_OPTION_TYPES = {"sims": int, "seconds": float, "lambda": float, "rollout": str, "resign": float, "c_puct": float,
+                 "batch": int, "expand": int, "capacity": int, "noise": float}
+
+
+class MCTSPlayer:
+    """Batched MCTS with an SL policy checkpoint's priors; tree reused between moves."""
+
+    def __init__(self, checkpoint: str | Path, options: MCTSOptions | None = None, *, seed: int | None = None,
+                 device: str | None = None, net: torch.nn.Module | None = None, encoder: str | None = None,
+                 board_size: int | None = None, rollout_policy=None):
+        from agents.alphago.rollout import load_rollout
+
+        self.options = opts = options or MCTSOptions()
+        self.checkpoint = str(checkpoint)
+        if net is None:
+            from agents.alphago.sl import load_policy
+
+            cfg, net, dev = load_policy(checkpoint, device=device or "cpu")
+            encoder, board_size = cfg.network.encoder, cfg.data.board_size
+        else:
+            dev = torch.device(device or "cpu")
+        self.board_size = int(board_size)
+        self.encoder = encoder
+        self.name = f"mcts:{Path(checkpoint).name}"
+        net_fn = net_function(net, dev)
+        rollout = rollout_policy or (load_rollout(opts.rollout) if opts.rollout else None)
+        if rollout is not None and rollout.size != self.board_size:
+            rollout = type(rollout)(rollout.weights, self.board_size)
+        self._seed = int(seed if seed is not None else random.SystemRandom().randrange(2**31))
+        self.evaluator = GoEvaluator(size=self.board_size, encoder=encoder, net_fn=net_fn, rollout=rollout, lam=opts.lam, seed=self._seed)
+        self.config = SearchConfig(c_puct=opts.c_puct, leaves_per_tree=opts.batch, expand_threshold=opts.expand,
+                                   dirichlet_epsilon=opts.noise, dirichlet_alpha=0.03 * 361 / self.board_size**2)
+        m = self.board_size ** 2
+        self.forest = Forest(1, m + 1, capacity=opts.capacity)
+        self._rng = np.random.default_rng(self._seed)
+        self._tree_pos: Position | None = None  # the position at the tree's root
+        self._time = None  # games.go.gtp.TimeSettings from set_time
+        self._lock = threading.Lock()
+        self.last_stats = None
+
+    # ---- Player hooks ----------------------------------------------------------------------
+    def reset(self, rules: Rules) -> None:
+        if rules.size != self.board_size:
+            log.warning("%s: network is for %dx%d, the board is %dx%d", self.checkpoint, self.board_size,
+                        self.board_size, rules.size, rules.size)
+        self.forest.reset(0)
+        self._tree_pos = None
+
+    def reseed(self, seed: int) -> None:
+        self._seed = int(seed)
+        self._rng = np.random.default_rng(seed)
+        self.evaluator.seed = int(seed)
+        self.evaluator.calls = 0
+
+    def set_time(self, settings) -> None:
+        self._time = settings
+
+    def close(self) -> None:
+        return None
+
+    # ---- the tree ----------------------------------------------------------------------------
+    def _check_size(self, position: Position) -> None:
+        if position.size != self.board_size:
+            from agents.alphago.players import BoardSizeError
+
+            raise BoardSizeError(f"mcts checkpoint {self.checkpoint} is for {self.board_size}x{self.board_size} "
+                                 f"boards, this game is {position.size}x{position.size}")
+
+    def _root_at(self, position: Position) -> None:
+        """Point the tree at ``position``: keep the subtree when it follows from the last root by one or
+        two moves (the opponent's reply, or our move and the reply), else start afresh."""
+        old = self._tree_pos
+        kept = False
+        if old is not None:
+            line = _moves_between(old, position)
+            if line is not None:
+                kept = True
+                for mv in line:
+                    self.forest.advance(0, mv)
+        if not kept:
+            self.forest.reset(0)
+        self._tree_pos = position.copy()
+        self.evaluator.set_roots([self._tree_pos])
+
+    def _budget(self, position: Position, color: int, visits: int | None, seconds: float | None):
+        opts = self.options
+        if visits is None and seconds is None:
+            seconds = self._clock_budget(position, color)
+            if seconds is None:
+                seconds = opts.seconds
+                visits = opts.sims if (opts.sims or not opts.seconds) else None
+                if visits is None and seconds is None:
+                    visits = 800
+        return visits, seconds
+
+    def _clock_budget(self, position: Position, color: int) -> float | None:
+        if self._time is None:
+            return None
+        from games.go.timecontrol import move_budget
+
+        return move_budget(self._time, color, moves_played=position.move_number, board_size=position.size)
+
+    def _search(self, position: Position, color: int, *, visits: int | None, seconds: float | None,
+                stop: threading.Event | None = None, callback=None, interval: float = 1.0):
+        self._check_size(position)
+        if color != position.to_move:
+            position = position.with_to_move(color)
+        self._root_at(position)
+        deadline = None if seconds is None else time.perf_counter() + seconds
+        target = visits if visits is not None else 10**9
+        next_report = [time.perf_counter() + interval]
+
+        def on_batch():
+            if callback is not None and time.perf_counter() >= next_report[0]:
+                next_report[0] = time.perf_counter() + interval
+                callback(self._analysis(color))
+
+        stats = search(self.forest, self.evaluator, target, self.config, rng=self._rng, deadline=deadline,
+                       stop=(stop.is_set if stop is not None else None), on_batch=on_batch)
+        self.last_stats = stats
+        return self._analysis(color)
+
+    def _analysis(self, color: int) -> Analysis:
+        acts, vis, q, prior = self.forest.children(0)
+        order = np.argsort(-vis, kind="stable")
+        moves = tuple(
+            MoveInfo(move=int(acts[j]), visits=int(vis[j]), winrate=float((q[j] + 1) / 2), prior=float(prior[j]),
+                     pv=tuple(self.forest.principal_variation(0, int(acts[j]))))
+            for j in order if vis[j] > 0)
+        return Analysis(color=color, moves=moves, visits=self.forest.root_visits(0),
+                        winrate=(self.forest.root_value(0) + 1) / 2)
+
+    # ---- playing -------------------------------------------------------------------------------
+    def analyze(self, position: Position, color: int, *, visits: int | None = None, seconds: float | None = None,
+                stop: threading.Event | None = None, callback=None, interval: float = 1.0) -> Analysis:
+        if visits is None and seconds is None and stop is None:
+            raise ValueError("analyze needs visits, seconds or a stop event")
+        with self._lock:
+            return self._search(position, color, visits=visits, seconds=seconds, stop=stop, callback=callback,
+                                interval=interval)
+
+    def genmove(self, position: Position, color: int, *, callback=None, interval: float = 1.0) -> int | None:
+        visits, seconds = self._budget(position, color, None, None)
+        with self._lock:
+            info = self._search(position, color, visits=visits, seconds=seconds, callback=callback,
+                                interval=interval)
+            if not info.moves:
+                return position.pass_move
+            best = info.moves[0]
+            if self.options.resign > 0 and info.visits >= 50 and best.winrate < self.options.resign:
+                return None
+            return best.move
+
+    def genmove_analyze(self, position: Position, color: int, *, callback=None, interval: float = 1.0) -> int | None:
+        """``genmove`` that reports its search through ``callback(Analysis)`` (GTP lz-genmove_analyze)."""
+        return self.genmove(position, color, callback=callback, interval=interval)
+
+    def genmove_cleanup(self, position: Position, color: int) -> int:
+        """Play on (never pass) while the opponent has stones the rollouts say are dead."""
+        move = self.genmove(position, color)
+        if move is None or move != position.pass_move:
+            return position.pass_move if move is None else move
+        own = self.ownership(position)
+        stones = position.stones()
+        opp = 3 - color
+        opp_sign = 1.0 if opp == BLACK else -1.0
+        if not np.any((stones == opp) & (own * opp_sign < -0.5)):
+            return move
+        info = self._analysis(color)
+        for mi in info.moves:
+            if mi.move != position.pass_move:
+                return mi.move
+        return move
+
+    def ownership(self, position: Position, playouts: int = 64) -> np.ndarray:
+        """float [N*N] in [-1, 1]: mean final owner (+1 black) over rollouts from ``position``."""
+        roots = go_batch.Roots.from_positions([position])
+        n = int(playouts)
+        leaves = go_batch.play_paths(roots, np.zeros(n, np.int64), np.zeros((n, 1), np.int32), np.zeros(n, np.int32))
+        _, owner = go_batch.owner_leaves(self.evaluator.rollout, leaves, seed=self._seed % 2**62)
+        signed = np.where(owner == BLACK, 1.0, np.where(owner == EMPTY, 0.0, -1.0))
+        return signed.mean(axis=0)
+
+    def stats(self) -> dict:
+        st = self.last_stats
+        return {} if st is None else st._asdict()
+
+
+def _moves_between(old: Position, new: Position, max_moves: int = 2) -> list[int] | None:
+    """The moves leading from ``old`` to ``new`` (at most ``max_moves``), found through ``new``'s
+    parent chain or by replaying its last moves; None when ``new`` does not follow from ``old``."""
+    chain: list[int] = []
+    pos = new
+    for _ in range(max_moves + 1):
+        if _same_state(pos, old):
+            return chain[::-1]
+        if pos.parent is None or pos.last_move is None:
+            break
+        chain.append(int(pos.last_move))
+        pos = pos.parent
+    # in-place games keep no parents: try one move (the opponent's reply) from old
+    if new.last_move is not None and new.move_number == old.move_number + 1 and old.is_legal(new.last_move):
+        if _same_state(old.play(new.last_move), new):
+            return [int(new.last_move)]
+    return None
+
+
+def _same_state(a: Position, b: Position) -> bool:
+    return (a.size == b.size and a.to_move == b.to_move and a.zobrist == b.zobrist and a.ko_point == b.ko_point
+            and a.move_number == b.move_number and a.passes == b.passes)
+
+
+def make_mcts_player(arg: str = "", *, seed: int | None = None) -> MCTSPlayer:
+    """Entry-point factory for ``mcts:CHECKPOINT[,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R]
+    [,c_puct=C][,batch=B][,expand=E][,capacity=NODES][,noise=EPS]``."""
+    from agents.alphago.players import _parse_arg
+
+    path, options = _parse_arg(arg)
+    usage = ("mcts:CHECKPOINT[,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R][,c_puct=C][,batch=B]"
+             "[,expand=E]")
+    if not path:
+        raise ValueError(f"player 'mcts' needs a checkpoint: {usage}")
+    unknown = sorted(set(options) - set(_OPTION_TYPES))
+    if unknown:
+        raise ValueError(f"player spec mcts:{arg}: unknown option {unknown[0]!r}; known options: "
+                         f"{', '.join(_OPTION_TYPES)}")
+    kw = {}
+    for key, value in options.items():
+        try:
+            kw["lam" if key == "lambda" else key] = _OPTION_TYPES[key](value)
+        except ValueError:
+            raise ValueError(f"player spec mcts:{arg}: {key} must be a {_OPTION_TYPES[key].__name__}, "
+                             f"got {value!r}") from None
+    return MCTSPlayer(path, MCTSOptions(**kw), seed=seed)

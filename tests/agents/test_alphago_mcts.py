@@ -1,0 +1,157 @@
+"""The AlphaGo MCTS player: search beats the raw policy on a tactical position, leaf values are
+for the right side, tree reuse across moves, resignation, the player spec, batched self-play."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents.alphago import SLRunConfig
+from agents.alphago.mcts import GoEvaluator, MCTSOptions, MCTSPlayer, make_mcts_player, net_function
+from agents.alphago.nets import PolicyValueResNet, build_policy_net
+from agents.alphago.players import PolicyPlayer
+from agents.alphago.selfplay import MCTSSelfPlay
+from agents.alphago.sl import save_policy
+from games.go import coords
+from games.go.board import BLACK, WHITE, Position, Rules
+from rlengine.config import load_config
+from rlengine.search import SearchConfig
+
+RULES9 = Rules(size=9, komi=7.5)
+
+# A settled 9x9 board (both big groups have eyes) with one fight in the lower left.  The white chain
+# A4-D4, D3-D1 has one liberty (E1); so has the black chain A3-C3, C2, C1 (B1).  Black to move must capture
+# at E1 (black then wins by 1.5); A1 or B1 lets white capture at B1 and win.  White to move saves its chain
+# at E1 or captures at B1.
+CAPTURE_OR_BE_CAPTURED = """
+. X . X X O O O .
+X X X X X O . O O
+. X . X X O O . O
+X X X X X O . O O
+X X X X X O O . O
+O O O O X O . O O
+X X X O X O O O .
+O O X O X O . O O
+. . X O . O O O .
+"""
+
+
+@pytest.fixture(scope="module")
+def untrained9(tmp_path_factory):
+    """An untrained 3x16 policy CNN for 9x9 on the AlphaGo Zero planes (stones and history only, no
+    capture features), saved as an alphago checkpoint: priors that know nothing about tactics."""
+    cfg = load_config(SLRunConfig, "configs/go9_sl.toml",
+                      overrides=["network.filters=16", "network.layers=3", 'network.encoder="agz17"', 'run.device="cpu"'])
+    torch.manual_seed(0)
+    net = build_policy_net(cfg.network, 9)
+    return save_policy(cfg, net, tmp_path_factory.mktemp("mcts") / "checkpoints")
+
+
+def test_search_finds_the_capture_the_raw_policy_misses(untrained9):
+    pos = Position.from_ascii(CAPTURE_OR_BE_CAPTURED, RULES9, to_move=BLACK)
+    e1 = coords.from_gtp("E1", 9)
+    raw = PolicyPlayer(untrained9).genmove(pos, BLACK)
+    assert raw != e1, "the untrained policy should not find the capture by itself"
+    player = MCTSPlayer(untrained9, MCTSOptions(sims=100, batch=8), seed=3)
+    move = player.genmove(pos, BLACK)
+    assert move == e1
+    info = player._analysis(BLACK)
+    assert info.moves[0].move == e1 and info.moves[0].winrate > 0.8
+    assert all(m.winrate < 0.3 for m in info.moves[1:] if m.visits >= 5)  # the rest lose
+    # white to move in the same position saves its chain or captures first
+    white = player.genmove(pos.with_to_move(WHITE), WHITE)
+    assert white in (e1, coords.from_gtp("B1", 9))
+    assert player._analysis(WHITE).winrate > 0.8
+
+
+def test_leaf_values_are_for_the_player_to_move():
+    # a finished game (two passes): black owns the left side, white the right; komi 0.5
+    text = "\n".join([". X O . . . . . ."] * 9)
+    pos = Position.from_ascii(text, Rules(size=9, komi=0.5), to_move=BLACK)
+    score = pos.score()  # black minus white minus komi
+    assert score < 0
+    net = PolicyValueResNet(17, 9).eval()
+    ev = GoEvaluator(size=9, encoder="agz17", net_fn=net_function(net, torch.device("cpu")), lam=1.0, seed=0)
+    ev.set_roots([pos])
+    paths = np.array([[81, 81, 0], [81, 0, 0], [81, 81, 0]], np.int32)
+    res = ev(np.zeros(3, np.int64), paths, np.array([2, 1, 2], np.int32), np.array([True, True, False]))
+    assert res.terminal.tolist() == [True, False, True]
+    assert res.values[0] == -1.0  # two passes: black to move again, and black lost
+    assert res.values[1] in (-1.0, 0.0, 1.0)  # white to move after one pass: one rollout's outcome
+    # priors over the legal moves plus pass, from the policy-value net's own pass logit
+    assert res.priors[1].sum() == pytest.approx(1.0, abs=1e-5) and res.priors[1, 81] > 0
+    assert (res.priors[1][~res.legal[1]] == 0).all()
+    with pytest.raises(ValueError, match="value head"):
+        GoEvaluator(size=9, encoder="alphago48", net_fn=lambda x: (x, None), lam=0.5)
+
+
+def test_tree_is_reused_after_the_opponents_reply(untrained9):
+    player = MCTSPlayer(untrained9, MCTSOptions(sims=120, batch=8), seed=1)
+    pos = Position.empty(RULES9)
+    move = player.genmove(pos, BLACK)
+    pos = pos.play(move)
+    node = player.forest.child(0, move)
+    lo = player.forest.first_child[node]
+    sub = {int(player.forest.action[c]): int(player.forest.visits[c])
+           for c in range(lo, lo + player.forest.num_children[node])}
+    reply = max(sub, key=sub.get)  # the reply the search looked at most
+    expected = sub[reply]
+    pos = pos.play(reply)
+    player._root_at(pos)
+    assert player.forest.root_visits(0) == expected > 0  # the subtree under (move, reply) was kept
+    # an unrelated position starts afresh
+    player._root_at(Position.from_ascii(CAPTURE_OR_BE_CAPTURED, RULES9))
+    assert player.forest.root_visits(0) == 0
+
+
+def test_resigns_a_lost_game_and_plays_on_otherwise(untrained9):
+    rows = ["O O O O O O O O O"] * 4 + [". . . . . . . . ."] + ["O O O O O O O O O"] * 4
+    lost = Position.from_ascii("\n".join(rows), RULES9, to_move=BLACK)
+    player = MCTSPlayer(untrained9, MCTSOptions(sims=100, resign=0.1), seed=0)
+    assert player.genmove(lost, BLACK) is None
+    never = MCTSPlayer(untrained9, MCTSOptions(sims=100, resign=0.0), seed=0)
+    assert never.genmove(lost, BLACK) is not None
+
+
+def test_player_spec(untrained9):
+    from rlengine.registry import load_player
+
+    p = load_player(f"mcts:{untrained9},sims=7,lambda=1,c_puct=2.5,batch=4", seed=0)
+    assert isinstance(p, MCTSPlayer) and p.options.sims == 7 and p.config.c_puct == 2.5
+    assert p.config.leaves_per_tree == 4
+    with pytest.raises(ValueError, match="unknown option 'simulations'"):
+        make_mcts_player(f"{untrained9},simulations=5")
+    with pytest.raises(ValueError, match="sims must be a int"):
+        make_mcts_player(f"{untrained9},sims=many")
+    with pytest.raises(ValueError, match="value head"):
+        make_mcts_player(f"{untrained9},lambda=0.5")
+    with pytest.raises(ValueError, match="needs a checkpoint"):
+        make_mcts_player("")
+    with pytest.raises(Exception, match="nonexistent"):
+        make_mcts_player("/nonexistent/run")
+
+
+def test_selfplay_batches_many_games_and_finishes_them():
+    torch.manual_seed(0)
+    net = PolicyValueResNet(17, 5, filters=8, blocks=1).eval()
+    calls = []
+    fn = net_function(net, torch.device("cpu"))
+
+    def counted(x):
+        calls.append(len(x))
+        return fn(x)
+
+    counted.has_value = True
+    sp = MCTSSelfPlay(counted, encoder="agz17", rules=Rules(size=5, komi=0.5), num_games=4, sims=16,
+                      config=SearchConfig(leaves_per_tree=4), lam=0.0, seed=0, max_moves=30)
+    records = []
+    for _ in range(35):
+        records += sp.play_move()
+    assert len(records) >= 4
+    assert max(calls) > 4  # leaves of several games in one network call
+    for rec in records:
+        pos = Position.empty(Rules(size=5, komi=0.5))
+        for node in rec.nodes:
+            pos = pos.play(node.move.point, node.move.color)  # every move legal, colours alternate
+        assert rec.result == pos.result() or len(rec.nodes) == 30
