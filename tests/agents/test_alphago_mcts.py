@@ -155,3 +155,111 @@ def test_selfplay_batches_many_games_and_finishes_them():
         for node in rec.nodes:
             pos = pos.play(node.move.point, node.move.color)  # every move legal, colours alternate
         assert rec.result == pos.result() or len(rec.nodes) == 30
+
+
+def _read_until(proc, predicate, timeout: float = 60.0) -> list[str]:
+    """Lines from the engine's stdout until ``predicate(line)`` (a reader thread enforces the timeout)."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue()
+
+    def pump():
+        q.put(proc.stdout.readline())
+
+    lines = []
+    while True:
+        t = threading.Thread(target=pump, daemon=True)
+        t.start()
+        try:
+            line = q.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"engine went silent; so far: {lines[-5:]}") from None
+        if line == "":
+            raise AssertionError(f"engine closed its output; so far: {lines[-5:]}")
+        lines.append(line.rstrip("\n"))
+        if predicate(lines[-1]):
+            return lines
+
+
+def test_gtp_engine_streams_lz_analysis_and_scores_with_ownership(untrained9, rlengine_cmd):
+    import re
+    import subprocess
+
+    info = re.compile(r"info move ([A-HJ-T]\d+|pass) visits (\d+) winrate (\d+) prior (\d+) lcb (\d+) order (\d+) "
+                      r"pv ((?:[A-HJ-T]\d+|pass)(?: (?:[A-HJ-T]\d+|pass))*)")
+    proc = subprocess.Popen(rlengine_cmd + ["gtp", "--player", f"mcts:{untrained9},sims=60", "--size", "9"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            bufsize=1)
+    try:
+        def send(cmd: str) -> None:
+            proc.stdin.write(cmd + "\n")
+            proc.stdin.flush()
+
+        send("1 known_command lz-analyze")
+        assert _read_until(proc, lambda s: s == "")[0] == "=1 true"
+        send("play b E5")
+        _read_until(proc, lambda s: s == "")
+        send("2 lz-analyze w 10")  # every 0.1 s until the next command
+        lines = _read_until(proc, lambda s: s.startswith("info") and len(s.split(" info ")) >= 3)
+        assert lines[0] == "=2"
+        updates = [ln for ln in lines[1:] if ln]
+        for ln in updates:
+            moves = ["info " + m if not m.startswith("info ") else m for m in ln.split(" info ")]
+            visits = []
+            for k, m in enumerate(moves):
+                hit = info.fullmatch(m)
+                assert hit, m
+                assert int(hit.group(6)) == k and 0 <= int(hit.group(3)) <= 10000 and int(hit.group(4)) <= 10000
+                assert hit.group(7).split()[0] == hit.group(1)  # the pv starts with the move
+                visits.append(int(hit.group(2)))
+            assert visits == sorted(visits, reverse=True)
+        send("3 name")  # any command ends the analysis
+        rest = _read_until(proc, lambda s: s.startswith("=3"))
+        assert "" in rest  # the analysis response ended with its empty line before the answer
+        _read_until(proc, lambda s: s == "")
+        send("4 lz-genmove_analyze w 5")
+        lines = _read_until(proc, lambda s: s.startswith("play "))
+        assert lines[0] == "=4"
+        move = lines[-1].split()[1]
+        assert re.fullmatch(r"[A-HJ-T]\d+|pass|resign", move)
+        _read_until(proc, lambda s: s == "")
+        send("5 final_score")
+        score = _read_until(proc, lambda s: s.startswith("=5"))[-1]
+        assert re.fullmatch(r"=5 (B\+\d+(\.\d)?|W\+\d+(\.\d)?|0)", score)
+        send("6 quit")
+        _read_until(proc, lambda s: s.startswith("=6"))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_play_hint_shows_the_agents_top_moves(untrained9):
+    from rlengine.play import PlaySession
+
+    agent = MCTSPlayer(untrained9, MCTSOptions(sims=30), seed=0)
+    session = PlaySession(agent, RULES9, human_color=BLACK, hint_visits=80)
+    session.start()
+    out = session.handle("hint")
+    rows = [ln for ln in out.splitlines() if "win" in ln and "visits" in ln]
+    assert len(rows) == 3
+    import re
+
+    for row in rows:
+        assert re.search(r"\d\.\s+[A-HJ]\d\s+win\s+\d+\.\d%\s+visits \d+", row), row
+    reply = session.handle("E5")  # the game goes on after the hint: our move and the agent's
+    assert "plays" in reply and len(session.moves) == 2
+
+
+def test_a_gtp_clock_sets_the_budget(untrained9):
+    from games.go.timecontrol import TimeSettings, move_budget
+
+    player = MCTSPlayer(untrained9, MCTSOptions(sims=50), seed=0)
+    pos = Position.empty(RULES9)
+    assert player._budget(pos, BLACK, None, None) == (50, None)  # no clock: the spec's simulations
+    clock = TimeSettings("canadian", 60.0, 30.0, 5, 0)
+    player.set_time(clock)
+    visits, seconds = player._budget(pos, BLACK, None, None)
+    assert visits is None and seconds == move_budget(clock, BLACK, moves_played=0, board_size=9) > 0
+    clock.time_left[BLACK] = (10.0, 5)  # in byo-yomi: 10 s for 5 stones
+    assert player._budget(pos, BLACK, None, None)[1] < 2.0
