@@ -199,6 +199,7 @@ class MCTSPlayer:
         self.forest = Forest(1, m + 1, capacity=opts.capacity)
         self._rng = np.random.default_rng(self._seed)
         self._tree_pos: Position | None = None  # the position at the tree's root
+        self._last_choice: int | None = None  # the move genmove returned last
         self._time = None  # games.go.gtp.TimeSettings from set_time
         self._lock = threading.Lock()
         self.last_stats = None
@@ -237,7 +238,7 @@ class MCTSPlayer:
         old = self._tree_pos
         kept = False
         if old is not None:
-            line = _moves_between(old, position)
+            line = _moves_between(old, position, self._last_choice)
             if line is not None:
                 kept = True
                 for mv in line:
@@ -314,6 +315,7 @@ class MCTSPlayer:
             best = info.moves[0]
             if self.options.resign > 0 and info.visits >= 50 and best.winrate < self.options.resign:
                 return None
+            self._last_choice = best.move
             return best.move
 
     def genmove_analyze(self, position: Position, color: int, *, callback=None, interval: float = 1.0) -> int | None:
@@ -351,9 +353,10 @@ class MCTSPlayer:
         return {} if st is None else st._asdict()
 
 
-def _moves_between(old: Position, new: Position, max_moves: int = 2) -> list[int] | None:
+def _moves_between(old: Position, new: Position, guess: int | None = None, max_moves: int = 2) -> list[int] | None:
     """The moves leading from ``old`` to ``new`` (at most ``max_moves``), found through ``new``'s
-    parent chain or by replaying its last moves; None when ``new`` does not follow from ``old``."""
+    parent chain, or, for positions played in place (no parents), by trying the opponent's reply
+    alone or after ``guess`` (the move we chose last); None when ``new`` does not follow from ``old``."""
     chain: list[int] = []
     pos = new
     for _ in range(max_moves + 1):
@@ -363,10 +366,19 @@ def _moves_between(old: Position, new: Position, max_moves: int = 2) -> list[int
             break
         chain.append(int(pos.last_move))
         pos = pos.parent
-    # in-place games keep no parents: try one move (the opponent's reply) from old
-    if new.last_move is not None and new.move_number == old.move_number + 1 and old.is_legal(new.last_move):
-        if _same_state(old.play(new.last_move), new):
-            return [int(new.last_move)]
+    if new.last_move is None:
+        return None
+    for line in ([int(new.last_move)], [guess, int(new.last_move)]):
+        if None in line or new.move_number != old.move_number + len(line):
+            continue
+        pos = old
+        for mv in line:
+            if not pos.is_legal(mv):
+                break
+            pos = pos.play(mv)
+        else:
+            if _same_state(pos, new):
+                return line
     return None
 
 

@@ -105,6 +105,24 @@ def test_tree_is_reused_after_the_opponents_reply(untrained9):
     assert player.forest.root_visits(0) == 0
 
 
+def test_tree_is_reused_in_games_played_in_place(untrained9):
+    """The match runner and play_game play moves in place (no parent chain): the player still finds
+    its own move and the reply and keeps that subtree."""
+    player = MCTSPlayer(untrained9, MCTSOptions(sims=120, batch=8), seed=1)
+    pos = Position.empty(RULES9)
+    move = player.genmove(pos, BLACK)
+    node = player.forest.child(0, move)
+    lo = player.forest.first_child[node]
+    sub = {int(player.forest.action[c]): int(player.forest.visits[c])
+           for c in range(lo, lo + player.forest.num_children[node])}
+    reply = max(sub, key=sub.get)
+    pos.play(move, inplace=True)
+    pos.play(reply, inplace=True)
+    assert pos.parent is None
+    player._root_at(pos)
+    assert player.forest.root_visits(0) == sub[reply] > 0
+
+
 def test_resigns_a_lost_game_and_plays_on_otherwise(untrained9):
     rows = ["O O O O O O O O O"] * 4 + [". . . . . . . . ."] + ["O O O O O O O O O"] * 4
     lost = Position.from_ascii("\n".join(rows), RULES9, to_move=BLACK)
