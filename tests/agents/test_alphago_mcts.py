@@ -281,3 +281,28 @@ def test_a_gtp_clock_sets_the_budget(untrained9):
     assert visits is None and seconds == move_budget(clock, BLACK, moves_played=0, board_size=9) > 0
     clock.time_left[BLACK] = (10.0, 5)  # in byo-yomi: 10 s for 5 stones
     assert player._budget(pos, BLACK, None, None)[1] < 2.0
+
+
+def test_cleanup_captures_dead_stones_before_passing(untrained9):
+    # black owns the board (two eyes at A9 and J1); a lone white stone at E5 is dead
+    rows = ["X X X X X X X X X"] * 9
+    board = [list(r.split()) for r in rows]
+    board[0][0] = "."
+    board[8][8] = "."
+    for r, c in ((3, 4), (4, 3), (4, 5), (5, 4), (4, 4)):
+        board[r][c] = "."
+    board[4][4] = "O"
+    pos = Position.from_ascii("\n".join(" ".join(r) for r in board), RULES9, to_move=BLACK)
+    player = MCTSPlayer(untrained9, MCTSOptions(sims=60), seed=0)
+    e5 = coords.from_gtp("E5", 9)
+    own = player.ownership(pos)
+    assert own[e5] > 0.5  # the white stone ends as black's in the rollouts
+    for _ in range(4):  # black fills the dame around the stone and captures it: never a pass before that
+        if pos.color_at(e5) != WHITE:
+            break
+        move = player.genmove_cleanup(pos, BLACK)
+        assert move != pos.pass_move
+        pos = pos.play(move, BLACK)
+        if pos.color_at(e5) == WHITE and pos.to_move == WHITE:
+            pos = pos.play(pos.pass_move, WHITE)
+    assert pos.color_at(e5) != WHITE
