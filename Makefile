@@ -42,6 +42,8 @@ bench: install
 	$(PY) benchmarks/features.py
 	$(PY) benchmarks/rollout.py
 	$(PY) benchmarks/sl_train.py --games 300 --batch 64 --seconds 8 --nets 3x32
+	$(PY) benchmarks/go_batch.py
+	$(PY) benchmarks/mcts.py --games 16 --sims 100 --moves 320
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     gtp = sub.add_parser("gtp", help="serve a player over the Go Text Protocol on stdin/stdout",
                          description="Serve a player over GTP v2 on stdin/stdout (for Sabaki, GoGui, Lizzie, "
                                      "or a match runner). Logs go to stderr only.")
-    gtp.add_argument("--player", default="random", help="player spec, e.g. random (default random)")
+    gtp.add_argument("--player", default="random",
+                     help="player spec: random (default), policy:CHECKPOINT, mcts:CHECKPOINT[,sims=N|seconds=S,...] "
+                          "(analysis commands for GUIs), gtp:COMMAND")
     gtp.add_argument("--name", default="rlengine", help="name the engine reports")
     _add_rules_args(gtp, size=19)
     gtp.set_defaults(func=_cmd_gtp)
@@ -128,8 +130,9 @@ def _add_match_parsers(sub) -> None:
     ma = sub.add_parser(
         "match", help="play a match between two player specs; prints a final JSON line with the win rate",
         description="Play --games games between player A (--black) and player B (--white), area scoring "
-                    "(Tromp-Taylor) with --komi, positional superko unless --ko says otherwise. Specs: random, gtp:COMMAND (an "
-                    "external engine; {seed} in COMMAND becomes a per-game seed), policy:CHECKPOINT. One SGF per game "
+                    "(Tromp-Taylor) with --komi, positional superko unless --ko says otherwise. Specs: random, "
+                    "gtp:COMMAND (an external engine; {seed} in COMMAND becomes a per-game seed), policy:CHECKPOINT, "
+                    "mcts:CHECKPOINT[,sims=N|seconds=S,...]. One SGF per game "
                     "under --out (PB/PW the specs, RE, a comment naming the colours); re-running resumes, "
                     "playing only missing games. An illegal move loses the game (RE B+F/W+F). A player that "
                     "crashes or hangs (--timeout) voids the game (RE Void), counted under errors and left out "

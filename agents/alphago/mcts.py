@@ -192,7 +192,8 @@ class MCTSPlayer:
         if rollout is not None and rollout.size != self.board_size:
             rollout = type(rollout)(rollout.weights, self.board_size)
         self._seed = int(seed if seed is not None else random.SystemRandom().randrange(2**31))
-        self.evaluator = GoEvaluator(size=self.board_size, encoder=encoder, net_fn=net_fn, rollout=rollout, lam=opts.lam, seed=self._seed)
+        self.evaluator = GoEvaluator(size=self.board_size, encoder=encoder, net_fn=net_fn, rollout=rollout,
+                                     lam=opts.lam, seed=self._seed)
         self.config = SearchConfig(c_puct=opts.c_puct, leaves_per_tree=opts.batch, expand_threshold=opts.expand,
                                    dirichlet_epsilon=opts.noise, dirichlet_alpha=0.03 * 361 / self.board_size**2)
         m = self.board_size ** 2

@@ -42,7 +42,8 @@ def untrained9(tmp_path_factory):
     """An untrained 3x16 policy CNN for 9x9 on the AlphaGo Zero planes (stones and history only, no
     capture features), saved as an alphago checkpoint: priors that know nothing about tactics."""
     cfg = load_config(SLRunConfig, "configs/go9_sl.toml",
-                      overrides=["network.filters=16", "network.layers=3", 'network.encoder="agz17"', 'run.device="cpu"'])
+                      overrides=["network.filters=16", "network.layers=3", 'network.encoder="agz17"',
+                                 'run.device="cpu"'])
     torch.manual_seed(0)
     net = build_policy_net(cfg.network, 9)
     return save_policy(cfg, net, tmp_path_factory.mktemp("mcts") / "checkpoints")
