@@ -27,7 +27,7 @@ from typing import TextIO
 
 import numpy as np
 
-from games.go import coords
+from games.go import coords, scoring
 from games.go.board import (BLACK, WHITE, Position, Rules, color_name, fixed_handicap_points, max_fixed_handicap,
                             opponent, score_to_result)
 from games.go.players import GtpPlayer
@@ -49,7 +49,6 @@ Commands (case does not matter):
   quit       stop now (the game is saved; Ctrl-D does the same)"""
 
 _VERTEX_LIKE = re.compile(r"^[a-z][0-9]+$", re.IGNORECASE)
-_DEAD_THRESHOLD = 0.5  # a stone is dead when the other colour owns its point with at least this confidence
 
 
 def _first_line(exc: Exception) -> str:
@@ -294,9 +293,10 @@ class PlaySession:
         lines.append(f"Area score (Tromp-Taylor, every stone on the board counted alive): "
                      f"{score_to_result(area)}")
         final = area
-        dead = self._dead_stones()
+        own = self._ownership()
+        dead = scoring.dead_stones(pos, own) if own is not None else []
         if dead:
-            final = pos.with_setup(empty=dead).score()
+            final = scoring.score_with_ownership(pos, own, dead=dead)
             names = " ".join(self._vertex(p) for p in dead)
             lines.append(f"The agent judges these stones dead: {names}")
             lines.append(f"Score with them removed: {score_to_result(final)}")
@@ -310,21 +310,21 @@ class PlaySession:
                       f"{'you win' if winner == self.human_color else 'the agent wins'}."
         self._end(result, verdict)
 
-    def _dead_stones(self) -> list[int]:
+    def _ownership(self) -> np.ndarray | None:
+        """The agent's ownership estimate of the final position (+1 black), or None without a usable one;
+        ``games.go.scoring`` turns it into dead stones and a score, as GTP ``final_score`` does."""
         ownership = getattr(self.opponent, "ownership", None)
         if ownership is None:
-            return []
+            return None
         try:
             own = np.asarray(ownership(self._opponent_view()), dtype=np.float64).reshape(-1)  # [N*N], +1 black
         except Exception:
             log.exception("the agent's ownership estimate failed; scoring every stone alive")
-            return []
+            return None
         if own.shape != (self.size * self.size,):
             log.error("ownership has shape %s, expected (%d,); scoring every stone alive", own.shape, self.size**2)
-            return []
-        stones = self.position.stones()
-        dead = ((stones == BLACK) & (own <= -_DEAD_THRESHOLD)) | ((stones == WHITE) & (own >= _DEAD_THRESHOLD))
-        return [int(p) for p in np.flatnonzero(dead)]
+            return None
+        return own
 
     def _end(self, result: str, verdict: str) -> None:
         self.result = result

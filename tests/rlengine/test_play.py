@@ -243,7 +243,8 @@ def test_ownership_removes_dead_stones_from_the_score():
     s.handle("E5")
     out = s.handle("pass")
     assert s.finished and "Tromp-Taylor" in out and "B+73.5" in out  # E5 alone owns the board by area
-    assert "judges these stones dead: E5" in out and s.result == "W+7.5"
+    # scored like GTP final_score (games.go.scoring): E5 removed, and every point white's by the estimate
+    assert "judges these stones dead: E5" in out and s.result == "W+88.5"
 
 
 def test_hint_without_analysis_says_so_and_quit_stops():
