@@ -319,15 +319,9 @@ def _seen_head(s, nbr, p, k, h):
     return False
 
 
-@njit(cache=True)
-def is_legal(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
-    """Whether colour c may play p (PASS is always legal)."""
-    m = s.shape[1]
-    if p == m:
-        return True
-    if p < 0 or p > m or s[COLOR, p] != EMPTY:
-        return False
-    opp = 3 - c
+@njit(cache=True, inline="always")
+def stone_move(s, nbr, num_nbr, p, c, allow_suicide):
+    """For colour c at the empty point p, ko aside: (allowed, suicide)."""
     has_lib = False
     captures = False
     own_neighbour = False
@@ -343,11 +337,15 @@ def is_legal(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
         elif in_atari(s, s[HEAD, q]):
             captures = True
     suicide = not has_lib and not captures
-    if suicide and (not allow_suicide or not own_neighbour):
-        return False  # a lone stone's suicide changes nothing and is never allowed
-    if ko_rule == KO_SIMPLE:
-        return p != g[KO]
-    # superko: hash of the resulting position
+    # a lone stone's suicide changes nothing and is never allowed
+    return not (suicide and (not allow_suicide or not own_neighbour)), suicide
+
+
+@njit(cache=True, inline="always")
+def hash_after(s, g, nbr, num_nbr, zob, p, c, suicide):
+    """The Zobrist hash of the position after colour c plays the empty point p (captures, or the
+    suicide of its own chain, included)."""
+    opp = 3 - c
     h = g[HASH] ^ zob[c, p]
     for k in range(num_nbr[p]):
         q = nbr[p, k]
@@ -363,16 +361,39 @@ def is_legal(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
             h ^= _xor_chain(s, zob, hq)
     if suicide:
         h ^= zob[c, p]
-    n = g[NUM_HIST]
+    return h
+
+
+@njit(cache=True, inline="always")
+def repeats(hist, num_hist, h, opp, ko_rule):
+    """Whether hash h is in the first ``num_hist`` history entries: any of them (positional superko),
+    or one with ``opp`` to move (situational)."""
     if ko_rule == KO_POSITIONAL:
-        for i in range(n):
+        for i in range(num_hist):
             if hist[0, i] == h:
-                return False
+                return True
     else:
-        for i in range(n):
+        for i in range(num_hist):
             if hist[0, i] == h and hist[1, i] == opp:
-                return False
-    return True
+                return True
+    return False
+
+
+@njit(cache=True)
+def is_legal(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
+    """Whether colour c may play p (PASS is always legal)."""
+    m = s.shape[1]
+    if p == m:
+        return True
+    if p < 0 or p > m or s[COLOR, p] != EMPTY:
+        return False
+    allowed, suicide = stone_move(s, nbr, num_nbr, p, c, allow_suicide)
+    if not allowed:
+        return False
+    if ko_rule == KO_SIMPLE:
+        return p != g[KO]
+    h = hash_after(s, g, nbr, num_nbr, zob, p, c, suicide)  # superko: the resulting position
+    return not repeats(hist, g[NUM_HIST], h, 3 - c, ko_rule)
 
 
 @njit(cache=True, inline="always")
@@ -441,7 +462,7 @@ def rebuild(s, g, nbr, num_nbr, zob, colors):
             _put(s, g, nbr, num_nbr, zob, p, colors[p])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_eye(s, nbr, num_nbr, diag, num_diag, p, c):
     """p is a single-point eye of colour c: all neighbours c, few enemy diagonals."""
     for k in range(num_nbr[p]):

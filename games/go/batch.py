@@ -43,8 +43,7 @@ from games.go import _core
 from games.go import features as _features
 from games.go import rollout as _rollout
 from games.go._pool import run_slices
-from games.go._core import (COLOR, EMPTY, EMPTY_LIST, HASH, HEAD, KO, KO_POSITIONAL, KO_SIMPLE, LIB_COUNT, LIB_SUM,
-                            LIB_SUMSQ, MOVES, NUM_EMPTY, NUM_HIST, PASSES, TO_MOVE)
+from games.go._core import COLOR, EMPTY, EMPTY_LIST, KO, KO_SIMPLE, MOVES, NUM_EMPTY, NUM_HIST, PASSES, TO_MOVE
 from games.go.board import KO_RULES
 
 __all__ = ["Leaves", "Roots", "encode_leaves", "owner_leaves", "play_and_encode", "play_paths", "rollout_leaves"]
@@ -155,11 +154,10 @@ def _sensible_row(s, g, hist, nbr, num_nbr, diag, num_diag, zob, c, ko_rule, all
     """row bool [M + 1]: the moves of c that ``_core.is_legal`` allows and that do not fill c's own
     eye (``_core.is_eye``); pass True.
 
-    The two tests are written out here (one call per leaf, not per point: a call per point costs
-    more in numba's reference counting of the array arguments than the test itself);
-    ``tests/games/go/test_batch.py`` checks the result against ``Position.legal_mask``.
-    ``bloom`` uint64 [_BLOOM_WORDS] is scratch: a bit per history hash, so that most moves skip the
-    scan of the history.
+    Built from ``is_legal``'s own pieces (``stone_move``, ``hash_after``, ``repeats``, inlined into
+    this loop, so no call per point); ``tests/games/go/test_batch.py`` checks the result against
+    ``Position.legal_mask``.  ``bloom`` uint64 [_BLOOM_WORDS] is scratch: a bit per history hash, so
+    that most moves skip the scan of the history.
     """
     m = s.shape[1]
     opp = 3 - c
@@ -175,85 +173,20 @@ def _sensible_row(s, g, hist, nbr, num_nbr, diag, num_diag, zob, c, ko_rule, all
     row[m] = True
     for i in range(g[NUM_EMPTY]):
         p = s[EMPTY_LIST, i]
-        # own eye: every neighbour c, and few opponent diagonals (none on the edge)
-        eye = True
-        for k in range(num_nbr[p]):
-            if s[COLOR, nbr[p, k]] != c:
-                eye = False
-                break
-        if eye:
-            bad = 0
-            for k in range(num_diag[p]):
-                if s[COLOR, diag[p, k]] == opp:
-                    bad += 1
-            if (num_diag[p] < 4 and bad == 0) or (num_diag[p] == 4 and bad < 2):
-                continue
-        # suicide and captures (an own/opponent chain in atari has exactly one distinct liberty)
-        has_lib = False
-        captures = False
-        own_neighbour = False
-        for k in range(num_nbr[p]):
-            q = nbr[p, k]
-            cq = s[COLOR, q]
-            if cq == EMPTY:
-                has_lib = True
-                continue
-            h = s[HEAD, q]
-            n = np.int64(s[LIB_COUNT, h])
-            total = np.int64(s[LIB_SUM, h])
-            atari = n > 0 and total * total == n * np.int64(s[LIB_SUMSQ, h])
-            if cq == c:
-                own_neighbour = True
-                if not atari:
-                    has_lib = True
-            elif atari:
-                captures = True
-        suicide = not has_lib and not captures
-        if suicide and (not allow_suicide or not own_neighbour):
+        if _core.is_eye(s, nbr, num_nbr, diag, num_diag, p, c):
+            continue
+        allowed, suicide = _core.stone_move(s, nbr, num_nbr, p, c, allow_suicide)
+        if not allowed:
             continue
         if ko_rule == KO_SIMPLE:
             row[p] = p != g[KO]
             continue
-        # superko: the hash of the resulting position against the history
-        x = g[HASH] ^ zob[c, p]
-        for k in range(num_nbr[p]):
-            q = nbr[p, k]
-            cq = s[COLOR, q]
-            if cq == EMPTY:
-                continue
-            h = s[HEAD, q]
-            seen = False
-            for j in range(k):
-                q2 = nbr[p, j]
-                if s[COLOR, q2] != EMPTY and s[HEAD, q2] == h:
-                    seen = True
-            if seen:
-                continue
-            if cq == opp:
-                n = np.int64(s[LIB_COUNT, h])
-                total = np.int64(s[LIB_SUM, h])
-                if n > 0 and total * total == n * np.int64(s[LIB_SUMSQ, h]):
-                    x ^= _core._xor_chain(s, zob, h)
-            elif suicide:
-                x ^= _core._xor_chain(s, zob, h)
-        if suicide:
-            x ^= zob[c, p]
+        x = _core.hash_after(s, g, nbr, num_nbr, zob, p, c, suicide)
         v = np.uint64(x) & np.uint64(_BLOOM_BITS - 1)
         if (bloom[v >> np.uint64(6)] >> (v & np.uint64(63))) & np.uint64(1) == 0:
-            row[p] = True
+            row[p] = True  # not in the history: no need to scan it
             continue
-        ok = True
-        if ko_rule == KO_POSITIONAL:
-            for j in range(n_hist):
-                if hist[0, j] == x:
-                    ok = False
-                    break
-        else:
-            for j in range(n_hist):
-                if hist[0, j] == x and hist[1, j] == opp:
-                    ok = False
-                    break
-        row[p] = ok
+        row[p] = not _core.repeats(hist, n_hist, x, opp, ko_rule)
 
 
 @njit(cache=True, nogil=True)
