@@ -4,10 +4,12 @@ Prints one JSON object: leaves/s for ``play_paths`` alone, ``play_paths`` + ``en
 (one call each, as a search step does) and ``play_and_encode`` (one pass) per encoder, and
 ``rollout_leaves`` leaves/s with uniform random moves (policy None) and, with ``--rollout``,
 the trained rollout policy.  Roots are mid-game positions of random games; paths are random
-sensible moves (depth ``--depth`` +- 2).
+sensible moves (depth ``--depth`` +- 2).  ``advance_root_moves_per_s``: ``--games`` roots moved on
+by one move each with ``Roots.advance``, against ``positions_play+from_positions_root_moves_per_s``,
+the same games played with ``Position.play`` and restacked by ``Roots.from_positions`` every move.
 
     python benchmarks/go_batch.py [--size 9] [--batch 64] [--depth 8] [--seconds 2] [--threads N]
-                                  [--rollout runs/rollout/rollout_3k.safetensors]
+                                  [--games 128] [--rollout runs/rollout/rollout_3k.safetensors]
 """
 
 from __future__ import annotations
@@ -56,12 +58,40 @@ def _rate(fn, batch: int, seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _advance_rates(size: int, num_games: int, num_steps: int, seconds: float) -> tuple[float, float]:
+    """Root moves/s: ``Roots.advance`` against ``Position.play`` + ``Roots.from_positions``."""
+    rng = _core.seed_rng(7)
+    start = [Position.empty(Rules(size=size)) for _ in range(num_games)]
+    moves = np.empty((num_steps, num_games), np.int64)
+    positions = list(start)
+    for k in range(num_steps):
+        for t, pos in enumerate(positions):
+            moves[k, t] = pos.random_move(rng)
+            positions[t] = pos.play(int(moves[k, t]))
+
+    def with_advance():
+        roots = GB.Roots.from_positions(start)
+        for k in range(num_steps):
+            roots.advance(moves[k])
+
+    def with_positions():
+        ps = [p.copy() for p in start]
+        for k in range(num_steps):
+            for t, p in enumerate(ps):
+                p.play(int(moves[k, t]), inplace=True)
+            GB.Roots.from_positions(ps)
+
+    return (_rate(with_advance, num_games * num_steps, seconds),
+            _rate(with_positions, num_games * num_steps, seconds))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=9)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--depth", type=int, default=8)
     ap.add_argument("--roots", type=int, default=16)
+    ap.add_argument("--games", type=int, default=128, help="roots moved on by Roots.advance")
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=None, help="default: numba.get_num_threads()")
     ap.add_argument("--rollout", default=None, help="rollout weights (safetensors) for the policy rollouts")
@@ -91,6 +121,9 @@ def main() -> None:
         policy = load_rollout(args.rollout)
         out["rollout_policy_leaves_per_s"] = _rate(
             lambda: GB.rollout_leaves(policy, leaves, next(seed), num_threads=th), args.batch, args.seconds)
+    adv, rebuild = _advance_rates(args.size, args.games, args.size * args.size // 2, args.seconds)
+    out["advance_root_moves_per_s"] = adv
+    out["positions_play+from_positions_root_moves_per_s"] = rebuild
     print(json.dumps({k: (round(v, 1) if isinstance(v, float) else v) for k, v in out.items()}))
 
 

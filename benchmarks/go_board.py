@@ -4,7 +4,9 @@ Prints one JSON object per line per board size:
 ``playouts_per_s`` over all cores (numba threads, one process),
 ``playouts_per_s_1thread`` with one thread, ``moves_per_s`` (moves inside
 playouts, all cores), ``api_moves_per_s`` (Position.play in place from
-Python, with full superko legality), and ``startup_s``: a fresh process
+Python, with full superko legality and the position's own history for the
+encoders; ``random_move`` included), ``api_moves_per_s_immutable`` (the same
+with immutable play), and ``startup_s``: a fresh process
 importing the core and finishing its first playout from the JIT cache.
 
     python benchmarks/go_board.py [--seconds 3]
@@ -46,14 +48,17 @@ def _rate(size: int, seconds: float) -> tuple[float, float]:
     return total_n / total_t, total_moves / total_t
 
 
-def _api_moves(size: int, seconds: float) -> float:
+def _api_moves(size: int, seconds: float, inplace: bool = True) -> float:
     rng = _core.seed_rng(5)
     rules = Rules(size=size)
     moves, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         pos = Position.empty(rules)
         while not pos.is_over and pos.move_number < 3 * size * size:
-            pos.play(pos.random_move(rng), inplace=True)
+            if inplace:
+                pos.play(pos.random_move(rng), inplace=True)
+            else:
+                pos = pos.play(pos.random_move(rng))
             moves += 1
     return moves / (time.perf_counter() - t0)
 
@@ -87,12 +92,14 @@ def main() -> None:
         numba.set_num_threads(threads)
         _api_moves(size, 0.2)  # warm the JIT
         api_moves = _api_moves(size, args.seconds)
+        api_moves_immutable = _api_moves(size, args.seconds, inplace=False)
         print(json.dumps({
             "board_size": size,
             "playouts_per_s": round(playouts),
             "moves_per_s": round(moves),
             "playouts_per_s_1thread": round(playouts_1),
             "api_moves_per_s": round(api_moves),
+            "api_moves_per_s_immutable": round(api_moves_immutable),
             "threads": threads,
             "cpus": os.cpu_count(),
             "startup_s": round(startup, 3),

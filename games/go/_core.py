@@ -11,6 +11,17 @@ A board of size N has M = N*N points, flat index ``p = row * N + col``, and
 ``hist`` int64 [2, capacity]: the Zobrist hash of every position of the game
          so far (row 0) and the side to move in it (row 1), for superko.
 
+The feature encoders' history of a line of play (turns since each stone was
+played, AlphaGo Zero's past boards) is one more array, kept by ``record_move``
+(``try_play_recorded``) so that a position never needs its parents:
+
+``trace`` int8 [TRACE_ROWS, M] (``new_trace``): rows 0-7 are a ring of boards,
+         ``trace[mc % 8]`` the board just before move mc (passes are moves),
+         so the boards before the last 8 moves are known; row ``AGE`` is the
+         number of moves since the stone on each point was played (1 for the
+         last move), saturating at ``AGE_OLD`` (8), which setup stones get
+         too; only stones are read.
+
 Chains are circular linked lists (``NEXT``) with a head (``HEAD``).  Liberties
 are tracked incrementally as *pseudo-liberties*: their count, sum and sum of
 squares.  A chain has no liberty when the count is 0, and is in atari (exactly
@@ -64,6 +75,11 @@ NUM_HIST = 7
 MOVES = 8  # moves played (passes included), setup excluded
 NUM_SCALARS = 9
 
+# ---- rows of ``trace`` ---------------------------------------------------------------
+AGE = 8  # rows 0-7: the ring of boards before the last 8 moves
+TRACE_ROWS = 9
+AGE_OLD = 8  # the age of setup stones and of stones 8 or more moves old
+
 SIDE_KEY_ROW = 0  # zob[0, 0] is xor-ed in for "white to move" (situational superko)
 
 
@@ -114,6 +130,14 @@ def new_state(size: int, history_capacity: int = 0) -> tuple[np.ndarray, np.ndar
     hist[1, 0] = BLACK
     g[NUM_HIST] = 1
     return s, g, hist
+
+
+def new_trace(size: int) -> np.ndarray:
+    """The encoders' history of a game without moves (see the module docstring)."""
+    m = size * size
+    trace = np.zeros((TRACE_ROWS, m), np.int8)
+    trace[AGE] = AGE_OLD
+    return trace
 
 
 # ---- random numbers: xorshift64*, explicit state, thread-safe --------------------
@@ -421,6 +445,32 @@ def play(s, g, hist, nbr, num_nbr, zob, p, c):
     g[NUM_HIST] = n + 1
 
 
+@njit(cache=True, inline="always")
+def record_move(s, g, trace, p):
+    """Keep the encoders' history of the move about to be played at p (PASS included): the board
+    now goes to ``trace[g[MOVES] % 8]``, every age grows by one (up to ``AGE_OLD``) and the stone
+    played at p gets age 1.  Call it just before ``play``/``_move`` (which count the move)."""
+    m = s.shape[1]
+    r = g[MOVES] % 8
+    for t in range(m):
+        trace[r, t] = s[COLOR, t]
+        a = trace[AGE, t]
+        if a < AGE_OLD:
+            trace[AGE, t] = a + 1
+    if p < m:
+        trace[AGE, p] = 1
+
+
+@njit(cache=True)
+def try_play_recorded(s, g, hist, trace, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
+    """``try_play`` that also keeps the encoders' history (``record_move``)."""
+    if not is_legal(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
+        return False
+    record_move(s, g, trace, p)
+    play(s, g, hist, nbr, num_nbr, zob, p, c)
+    return True
+
+
 @njit(cache=True)
 def try_play(s, g, hist, nbr, num_nbr, zob, p, c, ko_rule, allow_suicide):
     """``play`` when the move is legal (returns True); changes nothing otherwise."""
@@ -609,10 +659,13 @@ def playout(s, g, nbr, num_nbr, diag, num_diag, zob, rng, max_moves):
     """Random playout in place from the current position to two passes or max_moves.
 
     Moves are uniformly random among legal moves that do not fill the mover's
-    own single-point eye (simple ko, no suicide).  Returns (black-minus-white
+    own single-point eye (simple ko, no suicide).  The playout counts its own
+    passes: ``g[PASSES]`` restarts at 0, so a playout from a finished game (two
+    passes) plays on and captures the dead stones.  Returns (black-minus-white
     Tromp-Taylor area, moves played).
     """
     hist = np.empty((2, 1), np.int64)  # unused: playouts check simple ko only
+    g[PASSES] = 0  # the playout's own passes end it, not the game's
     moves = 0
     while moves < max_moves and g[PASSES] < 2:
         c = g[TO_MOVE]

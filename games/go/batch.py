@@ -9,7 +9,8 @@ legal).  From these:
                    ``_core``), the moves the tree may try (legal under the game's
                    full rules, superko included, and not filling the mover's own
                    single-point eye; pass always), terminal flags (two passes in a
-                   row, or the move cap), Tromp-Taylor scores (black minus white
+                   row, or the game's move cap when the caller set one: there is
+                   none by default), Tromp-Taylor scores (black minus white
                    area minus komi), side to move and the last two moves.
 ``encode_leaves``  the network planes of each leaf, exactly
                    ``features.encode_position(leaf position, encoder)``: the
@@ -18,7 +19,13 @@ legal).  From these:
                    followed by the path.
 ``rollout_leaves`` one playout per leaf (``RolloutPolicy`` or uniformly random
                    sensible moves), scored like ``score``; ``owner_leaves`` also
-                   returns each playout's final owner of every point.
+                   returns each playout's final owner of every point.  A playout
+                   counts its own passes and moves: from a terminal leaf (two
+                   passes) it still plays, and so captures the dead stones.
+
+``Roots.advance`` plays one move in every root in place (compiled: state, superko
+history, last moves and the encoders' history), so that batched self-play need not
+build ``Position`` objects per move.
 
 Playing, legality, scoring and the encoders' history run in one GIL-free
 compiled kernel per slice of the batch, the planes in ``features._encode_states``
@@ -39,17 +46,18 @@ import numba
 import numpy as np
 from numba import njit
 
-from games.go import _core
+from games.go import _core, coords
 from games.go import features as _features
 from games.go import rollout as _rollout
 from games.go._pool import run_slices
 from games.go._core import COLOR, EMPTY, EMPTY_LIST, KO, KO_SIMPLE, MOVES, NUM_EMPTY, NUM_HIST, PASSES, TO_MOVE
-from games.go.board import KO_RULES
+from games.go.board import KO_RULES, color_name
 
 __all__ = ["Leaves", "Roots", "encode_leaves", "owner_leaves", "play_and_encode", "play_paths", "rollout_leaves"]
 
 _OLD = _features._OLD
 _NO_ENCODE = -1
+_NO_CAP = -1  # the play kernel's move_cap for "no cap"
 _MIN_CHUNK = 16  # leaves per thread at least (play/encode)
 _MIN_ROLLOUT_CHUNK = 2  # leaves per thread at least (rollouts)
 
@@ -72,13 +80,15 @@ class Leaves(NamedTuple):
 class Roots:
     """T root positions of one board size, stacked for the compiled kernels.
 
-    Built by ``Roots.from_positions``.  Besides the states it keeps, per root,
-    the rules (komi, ko rule, suicide), the last two moves and the history the
-    encoders need (``age`` int32 [T, M] turns since each stone was played,
-    ``boards`` int8 [T, 8, M] the boards before the last moves).
+    Built by ``Roots.from_positions`` and moved on by ``advance``.  Besides the
+    states it keeps, per root, the rules (komi, ko rule, suicide), the last two
+    moves and the history the encoders need (``trace`` as in ``_core``, and from
+    it ``age`` int32 [T, M] turns since each stone was played and ``boards`` int8
+    [T, 8, M] the boards before the last moves).
     """
 
-    def __init__(self, size: int, s, g, hist, komi, ko_rule, allow_suicide, last, last2, age, boards, move_cap: int):
+    def __init__(self, size: int, s, g, hist, komi, ko_rule, allow_suicide, last, last2, age, boards, trace,
+                 move_cap: int | None):
         self.size = int(size)
         self.s = s  # int32 [T, NUM_ROWS, M]
         self.g = g  # int64 [T, NUM_SCALARS]
@@ -90,7 +100,8 @@ class Roots:
         self.last2 = last2  # int64 [T]
         self.age = age  # int32 [T, M]
         self.boards = boards  # int8 [T, 8, M]
-        self.move_cap = int(move_cap)
+        self.trace = trace  # int8 [T, TRACE_ROWS, M]
+        self.move_cap = None if move_cap is None else int(move_cap)  # None: no cap
 
     def __len__(self) -> int:
         return self.s.shape[0]
@@ -103,8 +114,9 @@ class Roots:
     def from_positions(cls, positions, *, move_cap: int | None = None) -> Roots:
         """Stack ``positions`` (a non-empty list of ``Position`` of one board size).
 
-        ``move_cap``: a leaf whose game has this many moves (passes included) is
-        terminal (default 3 * N * N).
+        ``move_cap``: a leaf whose game has this many moves (passes included,
+        counted from the start of the game) is terminal.  The default, None, is no
+        cap: caps belong to self-play, not to a game against a person or an engine.
         """
         positions = list(positions)
         if not positions:
@@ -116,9 +128,8 @@ class Roots:
                                  f"position 0 is {size}x{size}")
         t = len(positions)
         m = size * size
-        cap = 3 * m if move_cap is None else int(move_cap)
-        if cap < 1:
-            raise ValueError(f"move_cap must be >= 1, got {move_cap!r}")
+        if move_cap is not None and int(move_cap) < 1:
+            raise ValueError(f"move_cap must be >= 1 or None, got {move_cap!r}")
         nh = max(int(p._g[NUM_HIST]) for p in positions)
         s = np.empty((t, _core.NUM_ROWS, m), np.int32)
         g = np.empty((t, _core.NUM_SCALARS), np.int64)
@@ -130,6 +141,7 @@ class Roots:
         last2 = np.empty(t, np.int64)
         age = np.empty((t, m), np.int32)
         boards = np.empty((t, 8, m), np.int8)
+        trace = np.empty((t, _core.TRACE_ROWS, m), np.int8)
         for i, pos in enumerate(positions):
             s[i] = pos._s
             g[i] = pos._g
@@ -140,7 +152,36 @@ class Roots:
             suicide[i] = pos.rules.allow_suicide
             last[i], last2[i] = _rollout._last_moves(pos)
             age[i], boards[i] = _features._history(pos)
-        return cls(size, s, g, hist, komi, ko_rule, suicide, last, last2, age, boards, cap)
+            trace[i] = pos._trace
+        return cls(size, s, g, hist, komi, ko_rule, suicide, last, last2, age, boards, trace, move_cap)
+
+    def advance(self, moves) -> None:
+        """Play ``moves[t]`` (int [T]: a point, pass = N*N, or -1 to leave root t as it is) for the side
+        to move in every root, in place: one compiled kernel updates the states, the superko history,
+        the last two moves and the encoders' history, exactly as ``Position.play`` would.
+
+        Every move must be legal under the root's full rules; otherwise ValueError naming the first
+        bad root, and no root is changed.
+        """
+        moves = np.ascontiguousarray(moves, np.int64)
+        if moves.shape != (len(self),):
+            raise ValueError(f"Roots.advance: moves must have shape ({len(self)},), got {moves.shape}")
+        need = int(self.g[:, NUM_HIST].max()) + 1
+        cap = self.hist.shape[2]
+        if need > cap:  # room for one more superko entry per root (doubling: amortised)
+            hist = np.zeros((len(self), 2, max(need, 2 * cap)), np.int64)
+            hist[:, :, :cap] = self.hist
+            self.hist = hist
+        nbr, num_nbr, _, _, zob = _geo_args(self.size)
+        bad = _advance_kernel(self.s, self.g, self.hist, self.trace, self.ko_rule, self.allow_suicide, self.last,
+                              self.last2, self.age, self.boards, moves, nbr, num_nbr, zob)
+        if bad >= 0:
+            mv = int(moves[bad])
+            m = self.num_points
+            what = coords.to_gtp(mv, self.size) if 0 <= mv <= m else str(mv)
+            raise ValueError(f"Roots.advance: root {bad}: {what} is not a legal move for "
+                             f"{color_name(int(self.g[bad, TO_MOVE]))} (moves are points 0..{m - 1}, "
+                             f"pass = {m}, or -1 for none)")
 
 
 # ---- kernels ------------------------------------------------------------------------------
@@ -195,7 +236,7 @@ def _play_kernel(rs, rg, rhist, rkomi, rko, rsuicide, rlast, rlast2, rage, rboar
                  to_move, ko, last, last2, komi, code, age_out, boards_out):
     """Leaves lo..hi-1: play the paths into ``s_out``/``g_out``/``hist_out``, set ``to_move`` and ``ko``;
     with ``want_leaves`` fill the other leaf outputs; for encoder ``code`` >= 0 fill the history the
-    encoder needs (``age_out`` [B, M], and for agz17 ``boards_out`` [B, 8, M]).
+    encoder needs (``age_out`` [B, M], and for agz17 ``boards_out`` [B, 8, M]).  ``move_cap`` < 0: no cap.
 
     Returns the first leaf with its tree, depth or a move out of range (or a move on a stone), else -1.
     """
@@ -246,7 +287,7 @@ def _play_kernel(rs, rg, rhist, rkomi, rko, rsuicide, rlast, rlast2, rage, rboar
         ko[b] = g[KO]
         if want_leaves:
             _sensible_row(s, g, hist, nbr, num_nbr, diag, num_diag, zob, c, rko[t], rsuicide[t], legal[b], bloom)
-            terminal[b] = g[PASSES] >= 2 or g[MOVES] >= move_cap
+            terminal[b] = g[PASSES] >= 2 or (move_cap >= 0 and g[MOVES] >= move_cap)
             score[b] = _core.area_score(s) - rkomi[t]
             komi[b] = rkomi[t]
             l1 = rlast[t]
@@ -289,6 +330,30 @@ def _play_kernel(rs, rg, rhist, rkomi, rko, rsuicide, rlast, rlast2, rage, rboar
                     if p < m and s[COLOR, p] != EMPTY:
                         age[p] = d - i
     return bad
+
+
+@njit(cache=True, nogil=True)
+def _advance_kernel(s, g, hist, trace, ko_rule, allow_suicide, last, last2, age, boards, moves, nbr, num_nbr, zob):
+    """``Roots.advance``: check every move first (returns the first root whose move is illegal, having
+    changed nothing), then play them all, keeping the last moves and the encoders' history."""
+    m = s.shape[2]
+    for t in range(s.shape[0]):
+        p = moves[t]
+        if p == -1:
+            continue
+        if p < -1 or p > m or not _core.is_legal(s[t], g[t], hist[t], nbr, num_nbr, zob, p, g[t, TO_MOVE],
+                                                 ko_rule[t], allow_suicide[t]):
+            return t
+    for t in range(s.shape[0]):
+        p = moves[t]
+        if p == -1:
+            continue
+        _core.record_move(s[t], g[t], trace[t], p)
+        _core.play(s[t], g[t], hist[t], nbr, num_nbr, zob, p, g[t, TO_MOVE])
+        last2[t] = last[t]
+        last[t] = p if p < m else -1
+        _features._trace_ages_and_boards(s[t], trace[t], g[t, MOVES], age[t], boards[t])
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -368,7 +433,7 @@ def _play(roots: Roots, tree_of, paths, depths, encoder: str | None, out, want_l
     age = np.empty((nb if code >= 0 and not agz else 0, m), np.int32)
     boards = np.empty((nb if agz else 0, 8, m), np.int8)
     head = (roots.s, roots.g, roots.hist, roots.komi, roots.ko_rule, roots.allow_suicide, roots.last, roots.last2,
-            roots.age, roots.boards, roots.move_cap, tree_of, paths, depths)
+            roots.age, roots.boards, _NO_CAP if roots.move_cap is None else roots.move_cap, tree_of, paths, depths)
     nbr, num_nbr, diag, num_diag, zob = _geo_args(n)
     outs = (*leaves[:7], ko, leaves.last, leaves.last2, leaves.komi, code, age, boards)
 
@@ -459,8 +524,9 @@ def rollout_leaves(policy, leaves: Leaves, seed: int, max_moves: int | None = No
     """float64 [B]: one playout per leaf (``policy`` a ``RolloutPolicy`` of any board size, or None for
     uniformly random legal moves that do not fill the mover's own eye), black-minus-white area minus komi.
 
-    Playouts use simple ko and no suicide; ``max_moves`` defaults to 3 * N * N.  Leaf b seeds its
-    generator from (seed, b): the result does not depend on ``num_threads``.
+    Playouts use simple ko and no suicide; ``max_moves`` (moves of the playout itself, not of the game)
+    defaults to 3 * N * N.  Leaf b seeds its generator from (seed, b): the result does not depend on
+    ``num_threads``.
     """
     scores, _ = _run_rollouts(policy, leaves, seed, max_moves, False, num_threads)
     return scores

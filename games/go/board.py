@@ -2,7 +2,14 @@
 
 ``Position`` is immutable by default: ``pos.play(move)`` returns a new
 position and keeps a link to its parent (``undo``).  ``play(move,
-inplace=True)`` is the mutating fast path for loops that own their position.
+inplace=True)`` is the mutating fast path for loops that own their position
+(it drops the parent link: no ``undo``).
+
+A position carries its own recent history, whichever way it was played: the
+superko hashes, the last two moves (``last_move``, ``previous_move``) and what
+the feature encoders read (how many moves ago each stone was played, and the
+boards before the last 8 moves; see ``_core``).  So in-place and immutable
+play encode identically, and nothing reads the parent chain but ``undo``.
 
 >>> from games.go import Position, Rules
 >>> pos = Position.empty(Rules(size=9))
@@ -116,20 +123,34 @@ class _History:
 class Position:
     """A Go position: stones, side to move, ko state, captures and the game's history."""
 
-    __slots__ = ("rules", "parent", "last_move", "_geo", "_s", "_g", "_hist")
+    __slots__ = ("rules", "parent", "last_move", "previous_move", "_geo", "_s", "_g", "_hist", "_trace")
 
-    def __init__(self, rules: Rules, *, _state=None, parent: Position | None = None, last_move: int | None = None):
+    def __init__(self, rules: Rules, *, _state=None, parent: Position | None = None, last_move: int | None = None,
+                 previous_move: int | None = None):
         self.rules = rules
         self._geo = _core.geometry(rules.size)
         if _state is None:
             s, g, hist = _core.new_state(rules.size)
-            _state = (s, g, _History(hist, int(g[_core.NUM_HIST])))
-        self._s, self._g, self._hist = _state  # _hist: _History
-        self.parent = parent
-        self.last_move = last_move
+            _state = (s, g, _History(hist, int(g[_core.NUM_HIST])), _core.new_trace(rules.size))
+        # _hist: _History; _trace int8 [TRACE_ROWS, M]: the encoders' history (see _core)
+        self._s, self._g, self._hist, self._trace = _state
+        self.parent = parent  # for undo() only
+        self.last_move = last_move  # the move that led here (pass = N*N), None for none or setup
+        self.previous_move = previous_move  # the last_move of the position before, None for none
 
     def _child(self, hist: _History, *, last_move: int | None) -> Position:
-        return Position(self.rules, _state=(self._s.copy(), self._g.copy(), hist), parent=self, last_move=last_move)
+        # the hot path of immutable play: fill the slots directly rather than through __init__
+        pos = Position.__new__(Position)
+        pos.rules = self.rules
+        pos._geo = self._geo
+        pos._s = self._s.copy()
+        pos._g = self._g.copy()
+        pos._hist = hist
+        pos._trace = self._trace.copy()
+        pos.parent = self
+        pos.last_move = last_move
+        pos.previous_move = self.last_move
+        return pos
 
     # ---- construction ----------------------------------------------------------
     @classmethod
@@ -160,8 +181,9 @@ class Position:
 
     def copy(self) -> Position:
         n = int(self._g[_core.NUM_HIST])
-        return Position(self.rules, _state=(self._s.copy(), self._g.copy(), _History(self._hist.arr.copy(), n)),
-                        parent=self.parent, last_move=self.last_move)
+        return Position(self.rules, _state=(self._s.copy(), self._g.copy(), _History(self._hist.arr.copy(), n),
+                                            self._trace.copy()),
+                        parent=self.parent, last_move=self.last_move, previous_move=self.previous_move)
 
     # ---- properties ------------------------------------------------------------
     @property
@@ -276,7 +298,8 @@ class Position:
         """Play ``move`` (flat index, pass = N*N) for ``color`` (default: side to move).
 
         Raises IllegalMoveError naming the move and the reason.  Returns a new
-        position linked to this one, or ``self`` mutated when ``inplace``.
+        position linked to this one, or ``self`` mutated when ``inplace`` (then
+        without a parent: no ``undo``, but the same history for the encoders).
         """
         c = self._color(color)
         if not 0 <= move <= self.pass_move:
@@ -285,14 +308,15 @@ class Position:
         hist = self._hist.for_append(n)
         target = self if inplace else self._child(hist, last_move=move)
         geo = self._geo
-        if not _core.try_play(target._s, target._g, hist.arr, geo.nbr, geo.num_nbr, geo.zob, move, c,
-                              KO_RULES[self.rules.ko], self.rules.allow_suicide):
+        if not _core.try_play_recorded(target._s, target._g, hist.arr, target._trace, geo.nbr, geo.num_nbr, geo.zob,
+                                       move, c, KO_RULES[self.rules.ko], self.rules.allow_suicide):
             raise IllegalMoveError(f"illegal move {color_name(c)} {coords.to_gtp(move, self.size)}: "
                                    f"{self.why_illegal(move, c)}")
         hist.used = n + 1
         if inplace:
             self._hist = hist
             self.parent = None
+            self.previous_move = self.last_move
             self.last_move = move
         return target
 
@@ -314,7 +338,10 @@ class Position:
 
     # ---- setup -------------------------------------------------------------------
     def with_setup(self, black: Iterable[int] = (), white: Iterable[int] = (), empty: Iterable[int] = ()) -> Position:
-        """Place or remove stones directly (SGF AB/AW/AE, handicap): no captures."""
+        """Place or remove stones directly (SGF AB/AW/AE, handicap): no captures.
+
+        Setup is not a move: ``last_move`` becomes None, the move count and the
+        encoders' history stay, and the stones placed count as old (>= 8 turns)."""
         colors = self.stones()
         for points, col in ((empty, EMPTY), (black, BLACK), (white, WHITE)):
             for p in points:
@@ -324,14 +351,16 @@ class Position:
         return self._with_colors(colors, to_move=self.to_move)
 
     def with_to_move(self, color: int) -> Position:
-        """The same position with ``color`` to move (SGF PL); recorded as a new history entry."""
+        """The same position with ``color`` to move (SGF PL); recorded as a new history entry (not a move)."""
         return self._with_colors(self._s[_core.COLOR], to_move=self._color(color))
 
     def _with_colors(self, colors: np.ndarray, *, to_move: int) -> Position:
         n = int(self._g[_core.NUM_HIST])
         pos = self._child(self._hist.for_append(n), last_move=None)
         geo = self._geo
-        _core.rebuild(pos._s, pos._g, geo.nbr, geo.num_nbr, geo.zob, colors.astype(np.int32))
+        new = colors.astype(np.int32)
+        pos._trace[_core.AGE, (new != EMPTY) & (new != self._s[_core.COLOR])] = _core.AGE_OLD  # setup stones: old
+        _core.rebuild(pos._s, pos._g, geo.nbr, geo.num_nbr, geo.zob, new)
         pos._g[_core.TO_MOVE] = to_move
         pos._g[_core.PASSES] = 0
         pos._hist.arr[0, n] = pos._g[_core.HASH]

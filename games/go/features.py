@@ -4,7 +4,10 @@ Two entry points share one compiled encoder (``_encode_state``):
 
 ``encode_position(position, encoder)``
     one ``games.go.board.Position``; the history (turns since, AlphaGo Zero's
-    past boards) comes from walking ``position.parent`` / ``position.last_move``.
+    past boards) comes from the history the position carries (``_core``'s
+    ``trace``, kept by every move whether played in place or not),
+    through the same ``_ages_and_boards`` as the game-stream replay; no parent
+    chain is read.
 ``encode_games(points, colors, game_offsets, sample_game, sample_event, sample_sym, encoder, size)``
     a batch of samples from a game stream (see the stream contract below);
     a compiled kernel takes its samples in (game, event) order and replays
@@ -777,6 +780,17 @@ def _ages_and_boards(s, played, ring, total, want_boards, age, boards):
 
 
 @njit(cache=True)
+def _trace_ages_and_boards(s, trace, total, age, boards):
+    """``_ages_and_boards`` from the history a position carries (``_core``'s ``trace``) after ``total``
+    moves: the age row gives the move that played each stone (age ``AGE_OLD``: old)."""
+    m = s.shape[1]
+    played = np.empty(m, np.int64)
+    for t in range(m):
+        played[t] = total - trace[_core.AGE, t]
+    _ages_and_boards(s, played, trace[:_core.AGE], total, True, age, boards)
+
+
+@njit(cache=True)
 def _replay(points, colors, start, end, s, g, age, boards, want_boards, nbr, num_nbr, zob):
     """Replay events start..end-1 onto an empty state; fill ``age`` and (optionally) ``boards``."""
     m = s.shape[1]
@@ -861,29 +875,11 @@ def _check_symmetry(k) -> int:
 
 
 def _history(position) -> tuple[np.ndarray, np.ndarray]:
-    """(age int32 [M], boards int8 [8, M]) from the position's parent chain."""
-    cur = position._s[COLOR]
-    m = cur.shape[0]
-    age = np.full(m, _OLD, np.int32)
-    age[cur == EMPTY] = 0
-    assigned = np.zeros(m, np.bool_)
-    changed = np.zeros(m, np.bool_)
+    """(age int32 [M], boards int8 [8, M]) from the history the position carries (no parent chain)."""
+    m = position._s.shape[1]
+    age = np.empty(m, np.int32)
     boards = np.empty((8, m), np.int8)
-    boards[0] = cur
-    node, j = position, 0
-    while j < 7 and node.parent is not None:
-        parent = node.parent
-        pcol = parent._s[COLOR]
-        if node.last_move is not None:
-            j += 1
-            p = node.last_move
-            if p < m and cur[p] != EMPTY and not changed[p] and not assigned[p]:
-                age[p] = j
-                assigned[p] = True
-            boards[j] = pcol
-        changed |= pcol != cur
-        node = parent
-    boards[j + 1:] = boards[j]
+    _trace_ages_and_boards(position._s, position._trace, position._g[_core.MOVES], age, boards)
     return age, boards
 
 

@@ -820,6 +820,7 @@ def _playout(s, g, nbr, num_nbr, zob, nb8, dia, ring3, perm12, inv12, canon, w, 
         return 0, 0, 0
     moves = 0
     bad = 0
+    g[PASSES] = 0  # the playout's own passes end it, not the game's: from a finished game it plays on
     while moves < max_moves and g[PASSES] < 2:
         p = _choose(s, g, nbr, num_nbr, dia, ring3, perm12, inv12, ew, base, wts, rows, last, last2, rng,
                     touched, tmul, tflag, codes)
@@ -841,7 +842,8 @@ def _playout(s, g, nbr, num_nbr, zob, nb8, dia, ring3, perm12, inv12, canon, w, 
 @njit(cache=True)
 def rollout_playout(s, g, nbr, num_nbr, zob, nb8, dia, ring3, perm12, inv12, canon, w, ew, last, last2, rng,
                     max_moves):
-    """One rollout-policy playout in place from (s, g) to two passes or ``max_moves``.
+    """One rollout-policy playout in place from (s, g) to two passes (of the playout: it starts with
+    ``g[PASSES]`` at 0, so it plays on from a finished game) or ``max_moves``.
 
     ``w``: the float32 weights, ``ew``: float64 exp(w) (``RolloutPolicy.exp_weights``);
     ``last``/``last2``: the previous two moves (-1 for none or a pass).  Returns
@@ -886,16 +888,14 @@ def rollout_playouts(s, g, nbr, num_nbr, zob, nb8, dia, ring3, perm12, inv12, ca
 
 
 def _last_moves(position) -> tuple[int, int]:
-    """(last, last2) of a Position: flat points, -1 for none or a pass."""
+    """(last, last2) of a Position (``last_move``, ``previous_move``, which in-place play keeps
+    too): flat points, -1 for none or a pass."""
     m = position.size * position.size
 
     def pt(x):
         return -1 if x is None or x < 0 or x >= m else int(x)
 
-    last = pt(position.last_move)
-    parent = position.parent
-    last2 = pt(parent.last_move) if parent is not None else -1
-    return last, last2
+    return pt(position.last_move), pt(position.previous_move)
 
 
 class RolloutPolicy:

@@ -65,7 +65,7 @@ def check_leaves(root_positions, tree_of, paths, depths, leaf_positions, *, enco
     roots = GB.Roots.from_positions(root_positions, move_cap=move_cap)
     leaves = GB.play_paths(roots, tree_of, paths, depths)
     m = roots.num_points
-    cap = 3 * m if move_cap is None else move_cap
+    cap = move_cap
     for b, pos in enumerate(leaf_positions):
         assert np.array_equal(leaves.s[b, _core.COLOR], pos._s[_core.COLOR]), b
         for k in (_core.TO_MOVE, _core.KO, _core.PASSES, _core.CAPS_BLACK, _core.CAPS_WHITE, _core.NUM_EMPTY,
@@ -75,7 +75,7 @@ def check_leaves(root_positions, tree_of, paths, depths, leaf_positions, *, enco
         assert np.array_equal(leaves.hist[b, :, :n], pos._hist.arr[:, :n]), b
         assert np.array_equal(leaves.legal[b], sensible(pos)), b
         assert leaves.to_move[b] == pos.to_move
-        assert leaves.terminal[b] == (pos.is_over or pos.move_number >= cap), b
+        assert leaves.terminal[b] == (pos.is_over or (cap is not None and pos.move_number >= cap)), b
         assert leaves.score[b] == pos.score(), b
         assert leaves.komi[b] == pos.rules.komi
         seq = [mv for mv in (pos.last_move, pos.parent.last_move if pos.parent is not None else None)]
