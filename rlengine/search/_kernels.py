@@ -23,11 +23,22 @@ Values flip sign per ply: a value ``v`` for the player to move at a leaf adds
 parent's W, and so on up to the root.  Selection at a node therefore takes
 ``Q(child) = W(child) / N(child)`` as it is: it is already the chooser's view.
 
-PUCT (AlphaGo): ``Q + c_puct * P * sqrt(N(node) + V(node)) / (1 + N(child) + V(child))``,
-with ``Q = (W - vl * V) / (N + V)`` under virtual loss (each visit in flight
-counts as a loss of ``vl`` for the chooser).  A child with no visits and none in
-flight gets the first-play-urgency value: the parent's own value for the chooser
-minus ``fpu_reduction`` (``FPU_PARENT``), or ``-1`` (``FPU_LOSS``).
+PUCT (AlphaGo, Silver et al. 2016)::
+
+    score(child) = Q(child) + c_puct * P(child) * sqrt(max(S, 1)) / (1 + N(child) + V(child))
+    S = sum over the node's children of (N(child) + V(child))
+
+``S`` is the parent's count of the descents that already went through it to a
+child: its completed visits ``sum N(child)`` (AlphaGo's ``sum_b N_r(s, b)``)
+plus the other descents still in flight below it (AlphaGo's virtual loss adds
+those to ``N_r`` too).  The descent now choosing is not counted (its virtual
+visit on the node itself, and the node's own evaluation as a leaf before it
+was expanded, are not visits of a child), so a freshly expanded node gives
+``S = 0``; ``max(S, 1)`` then lets the prior decide the first choice instead of
+a tie.  Under virtual loss ``Q = (W - vl * V) / (N + V)``: each visit in
+flight counts as a loss of ``vl`` for the chooser.  A child with no visits and
+none in flight gets the first-play-urgency value: the parent's own value for
+the chooser minus ``fpu_reduction`` (``FPU_PARENT``), or ``-1`` (``FPU_LOSS``).
 """
 
 from __future__ import annotations
@@ -66,9 +77,18 @@ def _q_for_chooser(n, visits, value_sum, virtual, vl):
 @njit(cache=True)
 def select_child(n, first_child, num_children, prior, visits, value_sum, virtual, c_puct, fpu_mode,
                  fpu_reduction, vl):
-    """The child slot of expanded node n with the highest PUCT score (ties: the lowest slot)."""
-    nv = visits[n] + virtual[n]
-    sqrt_n = np.sqrt(np.float64(max(nv, 1)))
+    """The child slot of expanded node n with the highest PUCT score (ties: the lowest slot).
+
+    The exploration term's parent count is the children's visits plus their visits in flight (see the
+    module docstring), not ``visits[n] + virtual[n]``: that would count the node's own leaf evaluation
+    and the current descent's virtual visit, giving sqrt(sum N + 2) at a root.
+    """
+    lo = first_child[n]
+    hi = lo + num_children[n]
+    s = 0
+    for c in range(lo, hi):
+        s += visits[c] + virtual[c]
+    sqrt_n = np.sqrt(np.float64(max(s, 1)))
     if fpu_mode == FPU_LOSS or visits[n] == 0:
         fpu = -1.0
     else:
@@ -76,8 +96,7 @@ def select_child(n, first_child, num_children, prior, visits, value_sum, virtual
         fpu = -value_sum[n] / visits[n] - fpu_reduction
     best = NO_NODE
     best_score = -np.inf
-    lo = first_child[n]
-    for c in range(lo, lo + num_children[n]):
+    for c in range(lo, hi):
         nc = visits[c] + virtual[c]
         q = fpu if nc == 0 else _q_for_chooser(c, visits, value_sum, virtual, vl)
         score = q + c_puct * prior[c] * sqrt_n / (1.0 + nc)

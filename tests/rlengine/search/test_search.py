@@ -108,16 +108,87 @@ def test_visit_counts_by_hand():
     search(f, game, 1, one_at_a_time(c_puct=5.0))
     assert [c[0][1] for c in game.calls] == [()]  # the root first, alone
     search(f, game, 1, one_at_a_time(c_puct=5.0))
-    # FPU = parent's value (0); U = 5 * P * sqrt(1) / 1: a0 scores 3.5, a1 1.5
+    # FPU = parent's value (0); sum N(children) = 0 -> sqrt(max(0, 1)) = 1: a0 scores 3.5, a1 1.5
     assert game.calls[-1][0][1] == (0,)
     search(f, game, 1, one_at_a_time(c_puct=5.0))
-    # a0: 0 + 5*.7*sqrt(2)/2 = 2.47; a1 (unvisited, FPU 0): 5*.3*sqrt(2) = 2.12 -> a0 again, one level down
+    # sum N = 1: a0: 0 + 5*.7*1/2 = 1.75; a1 (unvisited, FPU 0): 5*.3*1 = 1.5 -> a0 again, one level down
     assert game.calls[-1][0][1] == (0, 0)
     search(f, game, 1, one_at_a_time(c_puct=5.0))
-    # a0: 5*.7*sqrt(3)/3 = 2.02; a1: 5*.3*sqrt(3) = 2.60 -> a1
+    # sum N = 2: a0: 5*.7*sqrt(2)/3 = 1.65; a1: 5*.3*sqrt(2) = 2.12 -> a1
     assert game.calls[-1][0][1] == (1,)
     _, visits, _, _ = f.children(0)
     assert visits.tolist() == [2, 1] and f.root_visits(0) == 4
+
+
+def test_puct_uses_the_childrens_visits_not_the_current_descent():
+    """AlphaGo's sqrt(sum_b N(s, b)): the node's own leaf evaluation and the descent now choosing are
+    not counted.  Here the two formulas disagree: with sqrt(sum N + 2) (the parent's N plus the
+    current descent's virtual visit) the third simulation would go to a1."""
+    # a0 is good for the chooser (the opponent stands at -0.7 after it); a1 is unvisited
+    game = TableGame(2, {(): ([0.5, 0.5], 0.0, False), (0,): ([1.0, 0.0], -0.7, False)})
+    f = Forest(1, 2, capacity=32)
+    cfg = one_at_a_time(c_puct=1.0)
+    search(f, game, 2, cfg)  # the root, then a0 (a tie at sum N = 0 goes to the lowest slot)
+    assert [c[0][1] for c in game.calls] == [(), (0,)]
+    search(f, game, 1, cfg)
+    # sum N = 1, FPU = the root's mean for the chooser (0 + 0.7) / 2 = 0.35:
+    #   a0: 0.7 + 1 * .5 * sqrt(1) / 2 = 0.95;  a1: 0.35 + 1 * .5 * sqrt(1) / 1 = 0.85  -> a0
+    # (with sqrt(3): a0 1.13, a1 1.22 -> a1)
+    assert game.calls[-1][0][1] == (0, 0)
+
+
+def _puct_reference(n, first_child, num_children, prior, visits, value_sum, virtual, c_puct, vl):
+    """The documented formula in plain Python (FPU = the parent's value)."""
+    lo, hi = int(first_child[n]), int(first_child[n] + num_children[n])
+    s = sum(int(visits[c] + virtual[c]) for c in range(lo, hi))
+    fpu = -value_sum[n] / visits[n] if visits[n] else -1.0
+    scores = []
+    for c in range(lo, hi):
+        nc = visits[c] + virtual[c]
+        q = fpu if nc == 0 else (value_sum[c] - vl * virtual[c]) / nc
+        scores.append(q + c_puct * prior[c] * np.sqrt(max(s, 1)) / (1 + nc))
+    return lo + int(np.argmax(scores))
+
+
+def test_select_child_matches_the_formula_with_visits_in_flight():
+    """Random nodes with visits in flight: select_child picks the argmax of the documented PUCT score,
+    where the parent count is sum (N + V) over the children.  Two alternative parent counts (the node's
+    N + V, which includes the current descent, and the completed visits alone) pick differently in
+    some of these cases, so either would fail here."""
+    rng = np.random.default_rng(0)
+    k = 6
+    differ_old = differ_completed = 0
+    for _ in range(400):
+        size = k + 1
+        parent = np.full(size, -1, np.int32)
+        first_child = np.full(size, NOT_EXPANDED, np.int32)
+        num_children = np.zeros(size, np.int32)
+        first_child[0], num_children[0] = 1, k
+        prior = np.zeros(size, np.float32)
+        prior[1:] = rng.dirichlet(np.ones(k)).astype(np.float32)
+        visits = np.zeros(size, np.int32)
+        virtual = np.zeros(size, np.int32)
+        visits[1:] = rng.integers(0, 6, k) * (rng.random(k) < 0.7)
+        virtual[1:] = rng.integers(0, 3, k) * (rng.random(k) < 0.3)
+        value_sum = np.zeros(size, np.float64)
+        value_sum[1:] = rng.uniform(-1, 1, k) * visits[1:]
+        visits[0] = visits[1:].sum() + 1  # the root's own evaluation
+        virtual[0] = virtual[1:].sum() + 1  # the descents in flight below, and the one choosing now
+        value_sum[0] = -value_sum[1:].sum() + rng.uniform(-1, 1)
+        c_puct = float(rng.uniform(0.5, 5.0))
+        got = K.select_child(0, first_child, num_children, prior, visits, value_sum, virtual, c_puct,
+                             K.FPU_PARENT, 0.0, 1.0)
+        assert got == _puct_reference(0, first_child, num_children, prior, visits, value_sum, virtual, c_puct, 1.0)
+
+        def with_parent_count(total):
+            # the same choice with another parent count: scale c_puct so c * sqrt(max(S, 1)) matches
+            s = max(int((visits[1:] + virtual[1:]).sum()), 1)
+            return _puct_reference(0, first_child, num_children, prior, visits, value_sum, virtual,
+                                   c_puct * np.sqrt(max(total, 1) / s), 1.0)
+
+        differ_old += with_parent_count(int(visits[0] + virtual[0])) != got
+        differ_completed += with_parent_count(int(visits[1:].sum())) != got
+    assert differ_old >= 3 and differ_completed >= 3, (differ_old, differ_completed)
 
 
 def test_fpu_loss_makes_unvisited_moves_wait():
