@@ -6,7 +6,7 @@ Subcommands:
 ``rlengine selfplay``               play games between two players, save SGF, print the board
 ``rlengine train CONFIG``           train an agent (re-running resumes)
 ``rlengine eval CHECKPOINT``        evaluate a checkpoint, final JSON line
-``rlengine watch CHECKPOINT``       record an episode as a GIF
+``rlengine watch CHECKPOINT``       record an episode as a GIF (Atari) or a self-play game as SGF (Go)
 ``rlengine plot RUN...``            learning curves to PNG
 ``rlengine match``                  a match between two player specs, SGF per game, JSON with win rate
 ``rlengine gen-games``              expert games between two GTP engines (training data)
@@ -93,11 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     ev.set_defaults(func=_cmd_eval)
 
-    wa = sub.add_parser("watch", help="record one greedy episode of a checkpoint as a GIF",
-                        description="Play one episode with the greedy policy of a checkpoint and save it as an "
-                                    "animated GIF.")
+    wa = sub.add_parser("watch", help="record one greedy episode of a checkpoint (Atari: GIF, Go: SGF)",
+                        description="Play one episode with the greedy policy of a checkpoint and save it: an "
+                                    "animated GIF for Atari agents, an SGF self-play game for Go policies.")
     wa.add_argument("checkpoint", type=Path)
-    wa.add_argument("--out", type=Path, required=True, help="output file, e.g. pong.gif")
+    wa.add_argument("--out", type=Path, required=True, help="output file, e.g. pong.gif or game.sgf")
     wa.add_argument("--seed", type=int, default=None)
     wa.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     wa.set_defaults(func=_cmd_watch)

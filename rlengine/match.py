@@ -12,9 +12,15 @@ moves per game, for training data.  Both:
   players' seeds, ``{seed}`` in GTP commands and its opening derive from
   ``derive_seed(seed, "game", i, ...)``);
 - run games in ``workers`` spawned processes, each building its own players;
-- end a game at two passes, a resignation (``B+R``/``W+R``) or the move cap
-  (area score, noted in the comment); scoring is Tromp-Taylor area with the
-  rules given (positional superko by default).
+- play each game with the one game loop (``games.go.game``): two passes start
+  a cleanup phase in which the players capture the stones they believe dead
+  (``gtp:`` engines answer ``kgs-genmove_cleanup``), two more passes end it,
+  and only then is the game scored, by Tromp-Taylor area with the rules given
+  (positional superko by default), so that the result agrees with GNU Go's
+  ``final_score`` of the SGF; the Tromp-Taylor result at the first two passes
+  is noted in the comment.  A resignation gives ``B+R``/``W+R``; the move cap
+  (default 3*N*N, cleanup moves included) ends a game scored as it stands,
+  noted in the comment.
 
 Failures:
 
@@ -42,8 +48,9 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from games.go import coords, sgf
-from games.go.board import BLACK, WHITE, Position, Rules, color_name, opponent
+from games.go import sgf
+from games.go.board import BLACK, WHITE, Rules
+from games.go.game import Game, default_move_cap, play_game
 from games.go.players import RandomPlayer
 from rlengine.seeding import derive_seed
 
@@ -143,10 +150,6 @@ class GameOutcome:
 _ASSIGNMENT = re.compile(r"game (\d+): A plays (black|white), B plays (black|white)")
 
 
-def _unique(players):
-    return list({id(p): p for p in players}.values())
-
-
 def _play(spec: MatchSpec, index: int, players: dict[str, object]) -> tuple[sgf.GameRecord, GameOutcome]:
     """Play game ``index`` with ``players`` (``{"A": ..., "B": ...}``); never raises for a player's failure."""
     rules = spec.rules
@@ -157,66 +160,31 @@ def _play(spec: MatchSpec, index: int, players: dict[str, object]) -> tuple[sgf.
     notes = [f"rlengine {spec.kind}, game {index}: A plays {a_color}, B plays "
              f"{'white' if a_color == 'black' else 'black'}",
              f"A: {spec.black}", f"B: {spec.white}",
-             f"rules: Tromp-Taylor area scoring, komi {rules.komi:g}, "
+             f"rules: Tromp-Taylor area scoring after a cleanup phase (after two passes the players capture "
+             f"what they believe dead; two more passes end the game), komi {rules.komi:g}, "
              f"{rules.ko} {'ko' if rules.ko == 'simple' else 'superko'}, "
              f"suicide {'allowed' if rules.allow_suicide else 'illegal'}"]
-    cap = spec.max_moves if spec.max_moves is not None else 3 * rules.size * rules.size
-    pos = Position.empty(rules)
-    nodes: list[sgf.GameNode] = []
-    result = error = None
-    unique = _unique(by_color.values())
-
-    def commit(color: int, move: int, comment: str | None = None) -> Position:
-        new = pos.play(move, color, inplace=True)
-        nodes.append(sgf.GameNode(move=sgf.Move(color, move), comment=comment))
-        for p in unique:
-            observe = getattr(p, "observe", None)
-            if observe is not None:
-                observe(color, move)
-        return new
-
+    cap = spec.max_moves if spec.max_moves is not None else default_move_cap(rules.size)
+    game = Game(rules, max_moves=cap)
+    error = None
     try:
-        for p in unique:
-            reset = getattr(p, "reset", None)
-            if reset is not None:
-                reset(rules)
         if spec.random_opening:
             opening_seed = derive_seed(spec.seed, "game", index, "opening")
             count = random.Random(opening_seed).randint(0, spec.random_opening)
             chooser = RandomPlayer(opening_seed)  # legal moves that do not fill one's own eye
             for _ in range(min(count, cap)):
-                move = chooser.genmove(pos, pos.to_move)
-                if move == pos.pass_move:
+                move = chooser.genmove(game.position, game.to_move)
+                if move == game.position.pass_move:
                     break
-                pos = commit(pos.to_move, move, "random opening move")
-            notes.append(f"random opening: {len(nodes)} moves")
-        while not pos.is_over and len(nodes) < cap:
-            color = pos.to_move
-            move = by_color[color].genmove(pos, color)
-            if move is None:
-                result = f"{'W' if color == BLACK else 'B'}+R"
-                break
-            why = pos.why_illegal(move, color) if 0 <= move <= pos.pass_move else "not a point on the board"
-            if why is not None:
-                vertex = coords.to_gtp(move, rules.size) if 0 <= move <= pos.pass_move else str(move)
-                result = f"{'W' if color == BLACK else 'B'}+F"
-                notes.append(f"forfeit: {color_name(color)} ({names[color]}) played the illegal move {vertex} "
-                             f"at move {len(nodes) + 1}: {why}")
-                break
-            pos = commit(color, move)
-        if result is None:
-            result = pos.result()
-            if not pos.is_over:
-                notes.append(f"stopped at the move cap ({cap}); {color_name(opponent(pos.to_move))} moved last; "
-                             f"scored as it stands")
+                game.play(move, comment="random opening move")
+            notes.append(f"random opening: {game.num_moves} moves")
+        play_game(by_color, game, labels=names)  # resets the players, tells them the opening, plays to the end
     except Exception as exc:  # a crashed or silent engine voids this game, not the match
         error = f"{type(exc).__name__}: {exc}"
         log.warning("game %d voided: %s", index, error)
-        result = "Void"
-        notes.append(f"error at move {len(nodes) + 1}: {error}")
-    record = sgf.GameRecord(size=rules.size, komi=rules.komi, result=result, black_player=spec.spec(names[BLACK]),
-                            white_player=spec.spec(names[WHITE]), nodes=tuple(nodes), comment="\n".join(notes))
-    return record, GameOutcome(index, a_color, result, len(nodes), error)
+        game.void(error)
+    record = game.record(black=spec.spec(names[BLACK]), white=spec.spec(names[WHITE]), comment=notes)
+    return record, GameOutcome(index, a_color, game.result, game.num_moves, error)
 
 
 def _read_outcome(spec: MatchSpec, index: int) -> GameOutcome:
@@ -315,9 +283,20 @@ def _worker_game(index: int) -> GameOutcome:
 # ---- many games -----------------------------------------------------------------------------
 
 
-def run_games(spec: MatchSpec, *, progress: bool = True) -> list[GameOutcome]:
-    """Play the games of ``spec`` missing from ``spec.out`` and return all outcomes in order."""
+def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, object] | None = None
+              ) -> list[GameOutcome]:
+    """Play the games of ``spec`` missing from ``spec.out`` and return all outcomes in order.
+
+    ``players``: ``{"A": ..., "B": ...}`` already built (Player objects; the specs then only name them
+    in the SGF), played in this process (``workers`` must be 1) and left open for the caller.
+    """
     from tqdm import tqdm
+
+    if players is not None:
+        if set(players) != {"A", "B"}:
+            raise MatchError(f"players must be {{'A': ..., 'B': ...}}, got keys {sorted(players)}")
+        if spec.workers != 1:
+            raise MatchError("players built by the caller play in this process: use workers=1")
 
     if spec.seed is None:  # fresh entropy, but one base seed so that each game still gets its own seeds
         spec = _with_seed(spec, random.SystemRandom().randrange(2**62))
@@ -334,7 +313,9 @@ def run_games(spec: MatchSpec, *, progress: bool = True) -> list[GameOutcome]:
     if not missing:
         return [outcomes[i] for i in sorted(outcomes)]
     bar = tqdm(total=len(missing), desc=spec.kind, unit="game", disable=not progress, dynamic_ncols=True)
-    players = _build_players(spec)  # in this process: proves the specs work before any worker starts
+    owned = players is None
+    if owned:
+        players = _build_players(spec)  # in this process: proves the specs work before any worker starts
     try:
         if spec.workers == 1 or len(missing) == 1:
             for i in missing:
@@ -358,8 +339,9 @@ def run_games(spec: MatchSpec, *, progress: bool = True) -> list[GameOutcome]:
                     bar.update(1)
     finally:
         bar.close()
-        for p in players.values():
-            _close(p)
+        if owned:
+            for p in players.values():
+                _close(p)
     return [outcomes[i] for i in sorted(outcomes)]
 
 
@@ -415,9 +397,9 @@ def summarize_generation(spec: MatchSpec, outcomes: list[GameOutcome]) -> dict:
     }
 
 
-def run_match(spec: MatchSpec, *, progress: bool = True) -> dict:
-    """Play (or resume) a match; the summary ``rlengine match`` prints."""
-    return summarize_match(spec, run_games(spec, progress=progress))
+def run_match(spec: MatchSpec, *, progress: bool = True, players: dict[str, object] | None = None) -> dict:
+    """Play (or resume) a match; the summary ``rlengine match`` prints (``players``: see ``run_games``)."""
+    return summarize_match(spec, run_games(spec, progress=progress, players=players))
 
 
 def gen_games(spec: MatchSpec, *, progress: bool = True) -> dict:

@@ -6,10 +6,14 @@ sees, so tests drive it line by line.  ``run_session`` is the loop over
 stdin/stdout that the CLI uses; it saves the game as SGF on every way out
 (game over, ``quit``, end of input, Ctrl-C).
 
-The opponent is any player spec (``rlengine.registry.load_player``) and is
-driven like ``games.go.selfplay.play_game`` drives players: ``reset(rules)`` at
-the start, ``observe(color, move)`` after every move by either side,
-``close()`` at the end.  ``undo`` calls ``reset(rules)`` again and replays
+The game itself (moves, handicap, passes, resignation, result, SGF) is a
+``games.go.game.Game``, the one game loop's state, without a cleanup phase: a
+person ends the game with two passes, and the agent's ownership estimate
+removes dead stones from the score.  The opponent is any player spec
+(``rlengine.registry.load_player``) and is driven like
+``games.go.game.play_game`` drives players: ``reset(rules)`` at the start,
+``observe(color, move)`` after every move by either side, ``close()`` at the
+end.  ``undo`` calls ``reset(rules)`` again and replays
 ``observe`` for the moves that remain, which is how engines with their own
 board (``gtp:``) get back in step.  ``hint`` uses the optional
 ``analyze(position, color, visits=N)`` (issue 5 analysis protocol); at the end
@@ -28,10 +32,10 @@ from typing import TextIO
 import numpy as np
 
 from games.go import coords, scoring
-from games.go.board import (BLACK, WHITE, Position, Rules, color_name, fixed_handicap_points, max_fixed_handicap,
-                            opponent, score_to_result)
+from games.go.board import BLACK, WHITE, Position, Rules, color_name, max_fixed_handicap, opponent, score_to_result
+from games.go.game import END_PASSES, Game, ask_move
 from games.go.players import GtpPlayer
-from games.go.sgf import GameNode, GameRecord, Move, Setup, save_sgf
+from games.go.sgf import GameRecord, Move, save_sgf
 
 __all__ = ["HELP", "PlaySession", "check_handicap", "default_sgf_path", "run_session"]
 
@@ -56,10 +60,6 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
-def _letter(color: int) -> str:
-    return "B" if color == BLACK else "W"
-
-
 class PlaySession:
     """One game between a person (``human_color``) and ``opponent`` (a Player).
 
@@ -81,19 +81,12 @@ class PlaySession:
         self.human_color = human_color
         self.agent_color = opponent(human_color)
         self.handicap = handicap
-        self.handicap_points = fixed_handicap_points(rules.size, handicap) if handicap else []
+        self.game = Game(rules, handicap=handicap, cleanup=False)  # a person ends the game with two passes
+        self.handicap_points = self.game.handicap_points
         self.hint_visits = hint_visits
         self.opponent_name = opponent_name or getattr(opponent_player, "name", "agent")
         self.human_name = human_name
         self.out = out
-        start = Position.empty(rules)
-        if handicap:
-            start = start.with_setup(black=self.handicap_points).with_to_move(WHITE)
-        self.positions: list[Position] = [start]  # the position before the game and after each move
-        self.moves: list[tuple[int, int]] = []  # (color, move), passes included
-        self.result: str | None = None
-        self.finished = False
-        self.end_comment: str | None = None
         self._started = False
         self._chunks: list[str] = []
         # Engines with their own board (gtp:) learn stones only from moves, so they see the handicap
@@ -107,7 +100,20 @@ class PlaySession:
 
     @property
     def position(self) -> Position:
-        return self.positions[-1]
+        return self.game.position
+
+    @property
+    def moves(self) -> list[Move]:
+        """(color, move) of every move so far, passes included."""
+        return self.game.moves
+
+    @property
+    def result(self) -> str | None:
+        return self.game.result
+
+    @property
+    def finished(self) -> bool:
+        return self.game.over
 
     @property
     def size(self) -> int:
@@ -193,7 +199,8 @@ class PlaySession:
         elif word == "board":
             self._emit(self.board_text())
         elif word == "resign":
-            self._end(f"{_letter(self.agent_color)}+R", f"You resign; {color_name(self.agent_color)} wins.")
+            self.game.resign(self.human_color)
+            self._end(f"You resign; {color_name(self.agent_color)} wins.")
         elif word == "undo":
             self._undo()
         elif word == "hint":
@@ -209,8 +216,7 @@ class PlaySession:
 
     def _stop(self, why: str) -> None:
         if not self.finished:
-            self.finished = True
-            self.end_comment = f"{why} after {len(self.moves)} moves; no result"
+            self.game.stop(why)
             self._emit(f"Game stopped after {len(self.moves)} moves, no result.")
 
     def _human_move(self, text: str) -> None:
@@ -248,8 +254,7 @@ class PlaySession:
             self._emit(self.board_text())
 
     def _play(self, color: int, move: int) -> None:
-        self.positions.append(self.position.play(move, color))
-        self.moves.append((color, move))
+        self.game.play(move, color)
         observe = getattr(self.opponent, "observe", None)
         if observe is not None:
             observe(color, move)
@@ -259,15 +264,15 @@ class PlaySession:
         pos = self.position
         self._emit(f"{color_name(color).capitalize()} (agent) is thinking...")
         try:
-            move = self.opponent.genmove(self._opponent_view(), color)
+            move = ask_move(self.opponent, self.game, color, self._opponent_view())
         except Exception as exc:  # an engine that crashes or hangs ends the game, not the program
             log.exception("the agent failed in genmove")
             self._emit(f"The agent failed: {_first_line(exc)} (details on stderr)")
             self._stop("the agent failed")
             return
         if move is None:
-            self._end(f"{_letter(self.human_color)}+R",
-                      f"{color_name(color).capitalize()} (agent) resigns; you win.")
+            self.game.resign(color)
+            self._end(f"{color_name(color).capitalize()} (agent) resigns; you win.")
             return
         move = int(move)
         reason = pos.why_illegal(move, color)
@@ -281,7 +286,7 @@ class PlaySession:
         self._check_two_passes()
 
     def _check_two_passes(self) -> bool:
-        if not self.position.is_over:
+        if self.game.end != END_PASSES:
             return False
         self._score()
         return True
@@ -300,7 +305,8 @@ class PlaySession:
             names = " ".join(self._vertex(p) for p in dead)
             lines.append(f"The agent judges these stones dead: {names}")
             lines.append(f"Score with them removed: {score_to_result(final)}")
-        result = score_to_result(final)
+            self.game.set_score(final, f"Tromp-Taylor {score_to_result(area)}; the agent judged dead: {names}; "
+                                       f"with them removed {score_to_result(final)}")
         self._emit("\n".join(lines))
         winner = BLACK if final > 0 else WHITE if final < 0 else None
         if winner is None:
@@ -308,7 +314,7 @@ class PlaySession:
         else:
             verdict = f"{color_name(winner).capitalize()} wins by {abs(final):g} points; " \
                       f"{'you win' if winner == self.human_color else 'the agent wins'}."
-        self._end(result, verdict)
+        self._end(verdict)
 
     def _ownership(self) -> np.ndarray | None:
         """The agent's ownership estimate of the final position (+1 black), or None without a usable one;
@@ -326,20 +332,15 @@ class PlaySession:
             return None
         return own
 
-    def _end(self, result: str, verdict: str) -> None:
-        self.result = result
-        self.finished = True
-        self._emit(f"Result: {result}. {verdict}")
+    def _end(self, verdict: str) -> None:
+        self._emit(f"Result: {self.game.result}. {verdict}")
 
     def _undo(self) -> None:
         humans = [i for i, (color, _) in enumerate(self.moves) if color == self.human_color]
         if not humans:
             self._emit("Nothing to undo: you have not moved yet.")
             return
-        cut = humans[-1]
-        taken = self.moves[cut:]
-        del self.moves[cut:]
-        del self.positions[cut + 1:]
+        taken = self.game.undo(len(self.moves) - humans[-1])
         self._sync_opponent()
         words = []
         for color, move in taken:
@@ -388,11 +389,7 @@ class PlaySession:
     # ---- record and teardown -------------------------------------------------------------------
     def record(self) -> GameRecord:
         names = {self.human_color: self.human_name, self.agent_color: self.opponent_name}
-        return GameRecord(size=self.size, komi=self.rules.komi, handicap=self.handicap, result=self.result,
-                          black_player=names[BLACK], white_player=names[WHITE],
-                          setup=Setup(black=self.handicap_points), to_move=WHITE if self.handicap else None,
-                          comment=self.end_comment,
-                          nodes=tuple(GameNode(move=Move(c, m)) for c, m in self.moves))
+        return self.game.record(black=names[BLACK], white=names[WHITE])
 
     def save(self, path: str | Path) -> Path:
         """Write the game so far as SGF, atomically (the folder is created)."""

@@ -1,8 +1,8 @@
 """Supervised-learning policy network (AlphaGo's "SL policy", Silver et al. 2016).
 
 Read top to bottom: device and optimiser, validation, the training loop (shards, sampler thread,
-schedule, evaluation, checkpoints, resume), then evaluation of a checkpoint and a greedy self-play
-record.  A "position" is one move event of a game (passes excluded); the network predicts the
+schedule, evaluation, checkpoints, resume), then evaluation of a checkpoint (``rlengine watch`` is in
+``agents.alphago.watch``).  A "position" is one move event of a game (passes excluded); the network predicts the
 expert's move from the planes of ``games.go.features``.
 """
 
@@ -37,7 +37,7 @@ from rlengine.runtime import (
 )
 from rlengine.seeding import derive_seed, seed_everything
 
-__all__ = ["evaluate", "evaluate_positions", "load_policy", "save_policy", "train", "watch"]
+__all__ = ["evaluate", "evaluate_positions", "load_policy", "save_policy", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -279,29 +279,3 @@ def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int |
                              batch_size=cfg.eval.batch_size, amp=cfg.train.amp, progress=progress)
     return {"top1": res["top1"], "top5": res["top5"], "loss": res["loss"], "positions": res["positions"],
             "games": int(len(np.unique(games))), "source": source}
-
-
-def watch(checkpoint: str | Path, out: str | Path, *, seed: int | None = None, temperature: float = 0.0,
-          max_moves: int | None = None) -> dict:
-    """The policy plays itself (greedy by default) until two passes; the game is saved as SGF to ``out``."""
-    from games.go.board import Position, Rules
-    from games.go.sgf import GameNode, GameRecord, Move, save_sgf
-    from agents.alphago.players import PolicyPlayer
-
-    player = PolicyPlayer(checkpoint, temperature=temperature, seed=seed)
-    size = player.board_size
-    pos = Position.empty(Rules(size=size, komi=7.5))
-    max_moves = max_moves or 2 * size * size
-    nodes = []
-    while not pos.is_over and len(nodes) < max_moves:
-        color = pos.to_move
-        move = player.genmove(pos, color)
-        pos = pos.play(move, color)
-        nodes.append(GameNode(move=Move(color, move)))
-    result = pos.result()
-    record = GameRecord(size=size, komi=7.5, result=result, black_player=f"policy:{checkpoint}",
-                        white_player=f"policy:{checkpoint}", nodes=tuple(nodes))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_sgf(record, out)
-    return {"out": str(out), "moves": len(nodes), "result": result}

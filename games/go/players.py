@@ -131,7 +131,9 @@ class GtpPlayer:
 
     Once a pass has been played the engine is asked ``kgs-genmove_cleanup``
     when it knows that command, so it captures dead stones before passing
-    (area scoring counts every stone left on the board).  ``resign`` -> None.
+    (area scoring counts every stone left on the board); ``genmove_cleanup``,
+    which the game loop calls in the cleanup phase after two passes
+    (``games.go.game``), always asks it.  ``resign`` -> None.
     A crash or a silent engine (``timeout`` seconds per command) raises
     ``EngineError`` naming the command and the engine's stderr tail.
     """
@@ -275,18 +277,26 @@ class GtpPlayer:
             self._send(f"play {'b' if color == BLACK else 'w'} {coords.to_gtp(move, size)}")
             self._sent.append((color, move))
 
+    def _knows_cleanup(self) -> bool:
+        if self._cleanup is None:
+            self._cleanup = self._send("known_command kgs-genmove_cleanup").strip().lower() == "true"
+        return self._cleanup
+
     def genmove(self, position: Position, color: int) -> int | None:
+        self._sync(position)
+        passed = any(m == position.pass_move for _, m in self._sent)
+        return self._genmove(position, color, cleanup=passed)
+
+    def genmove_cleanup(self, position: Position, color: int) -> int | None:
+        """The cleanup phase after two passes (``games.go.game``): ``kgs-genmove_cleanup`` when the
+        engine knows it (it captures every dead stone before it passes), else ``genmove``."""
+        self._sync(position)
+        return self._genmove(position, color, cleanup=True)
+
+    def _genmove(self, position: Position, color: int, *, cleanup: bool) -> int | None:
         from games.go import coords
 
-        self._sync(position)
-        moves = self._sent
-        passed = any(m == position.pass_move for _, m in moves)
-        command = "genmove"
-        if passed:
-            if self._cleanup is None:
-                self._cleanup = self._send("known_command kgs-genmove_cleanup").strip().lower() == "true"
-            if self._cleanup:
-                command = "kgs-genmove_cleanup"
+        command = "kgs-genmove_cleanup" if cleanup and self._knows_cleanup() else "genmove"
         full = f"{command} {'b' if color == BLACK else 'w'}"
         answer = self._send(full).strip()
         if answer.lower() == "resign":

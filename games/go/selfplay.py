@@ -1,47 +1,29 @@
-"""Play one game between two players and keep it as a game record."""
+"""Play one game between two players and keep it as a game record (``rlengine selfplay``).
+
+A thin front to ``games.go.game.play_game``, the one game loop: two passes, a
+cleanup phase in which the players capture what they believe dead, two more
+passes, then Tromp-Taylor area scoring.
+"""
 
 from __future__ import annotations
 
-from games.go.board import BLACK, Position, Rules, color_name, opponent
+from games.go.board import Position, Rules
+from games.go.game import Game, default_move_cap
+from games.go.game import play_game as _play
 from games.go.players import Player
-from games.go.sgf import GameNode, GameRecord, Move
+from games.go.sgf import GameRecord
 
 __all__ = ["play_game"]
 
 
 def play_game(black: Player, white: Player, rules: Rules, *, max_moves: int | None = None,
               black_name: str | None = None, white_name: str | None = None) -> tuple[GameRecord, Position]:
-    """Play to two passes, a resignation or ``max_moves`` (default 3*N*N).
+    """Play to the end of the cleanup phase, a resignation or ``max_moves`` (default 3*N*N).
 
     Returns the record (result by Tromp-Taylor area, or ``B+R``/``W+R``) and
     the final position.  An illegal move from a player raises
     ``IllegalMoveError`` naming it.
     """
-    cap = max_moves if max_moves is not None else 3 * rules.size * rules.size
-    players = {BLACK: black, 2: white}
-    for p in players.values():
-        reset = getattr(p, "reset", None)
-        if reset is not None:
-            reset(rules)
-    pos = Position.empty(rules)
-    nodes: list[GameNode] = []
-    result = None
-    while not pos.is_over and len(nodes) < cap:
-        color = pos.to_move
-        move = players[color].genmove(pos, color)
-        if move is None:
-            result = f"{'W' if color == BLACK else 'B'}+R"
-            break
-        pos = pos.play(move, color, inplace=True)
-        nodes.append(GameNode(move=Move(color, move)))
-        for p in {id(p): p for p in players.values()}.values():  # engines with their own board (gtp:) follow
-            observe = getattr(p, "observe", None)
-            if observe is not None:
-                observe(color, move)
-    if result is None:
-        result = pos.result()
-    record = GameRecord(size=rules.size, komi=rules.komi, result=result, black_player=black_name,
-                        white_player=white_name, nodes=tuple(nodes),
-                        comment=None if pos.is_over or result.endswith("+R")
-                        else f"stopped at the move cap ({cap}); {color_name(opponent(pos.to_move))} moved last")
-    return record, pos
+    cap = max_moves if max_moves is not None else default_move_cap(rules.size)
+    game = _play((black, white), Game(rules, max_moves=cap), illegal="raise")
+    return game.record(black=black_name, white=white_name), game.position

@@ -10,6 +10,8 @@ import pytest
 
 from games.go import sgf
 from games.go.board import Rules
+from games.go.gtp import GtpClient
+from games.go.players import GtpPlayer
 from rlengine.match import MatchError, MatchSpec, run_match, wilson_interval
 
 FAKE = Path(__file__).resolve().parents[1] / "games" / "go" / "fake_gtp_engine.py"
@@ -27,6 +29,75 @@ def check_replays(record: sgf.GameRecord) -> None:
     final = list(record.replay())[-1]  # every move legal under our rules (positional superko)
     if record.result[1:] not in ("+R", "+F") and record.result != "Void" and "move cap" not in record.comment:
         assert final.is_over and final.result() == record.result
+
+
+class PassWhenOpponentPasses:
+    """GNU Go that passes as soon as its opponent passes, whatever is on the board, as our MCTS player
+    did when Tromp-Taylor said it won: its own dead stones stay in the opponent's area.  In the cleanup
+    phase it is GNU Go's kgs-genmove_cleanup (through ``GtpPlayer.genmove_cleanup``)."""
+
+    name = "passer"
+
+    def __init__(self, engine: GtpPlayer):
+        self.engine = engine
+
+    def reset(self, rules):
+        self.engine.reset(rules)
+
+    def reseed(self, seed):
+        self.engine.reseed(seed)
+
+    def observe(self, color, move):
+        self.engine.observe(color, move)
+
+    def genmove(self, position, color):
+        if position.last_move == position.pass_move:
+            return position.pass_move
+        return self.engine.genmove(position, color)
+
+    def genmove_cleanup(self, position, color):
+        return self.engine.genmove_cleanup(position, color)
+
+
+def tromp_taylor_at_first_two_passes(record: sgf.GameRecord) -> str:
+    previous = None
+    for pos in record.replay():
+        if pos.last_move == pos.pass_move and previous == pos.pass_move:
+            return pos.result()
+        previous = pos.last_move
+    raise AssertionError("no two passes in a row")
+
+
+def test_match_results_agree_with_gnugo_final_score_after_the_cleanup_phase(tmp_path, gnugo):
+    """Issue 11: two passes with dead stones on the board used to end the game, scored as it stood.
+    The winner recorded must be GNU Go's (Chinese rules) on the SGF written; in these games it is
+    not the Tromp-Taylor winner at the first two passes."""
+    engine = gnugo + ["--level", "1", "--seed", "{seed}"]
+    command = " ".join(engine)
+    players = {"A": PassWhenOpponentPasses(GtpPlayer(command)), "B": GtpPlayer(command)}
+    spec = MatchSpec("passer", "gtp:" + command, 4, tmp_path, rules=Rules(size=9, komi=7.5), swap=True, seed=1)
+    try:
+        summary = run_match(spec, players=players, progress=False)
+    finally:
+        for p in (players["A"].engine, players["B"]):
+            p.close()
+    assert summary["errors"] == 0 and summary["played"] == 4
+    referee = GtpClient(gnugo, timeout=60)
+    flipped = 0
+    try:
+        for i in range(1, 5):
+            path = spec.path(i)
+            record = read(path)
+            assert record.result[:2] in ("B+", "W+"), record.result  # decided by the score, not resigned
+            check_replays(record)
+            referee.send(f"loadsgf {path}")
+            assert referee.send("final_score").strip() == record.result, f"game {i}: {record.comment}"
+            first = tromp_taylor_at_first_two_passes(record)
+            assert f"Tromp-Taylor there {first}, at the end {record.result}" in record.comment
+            flipped += first[0] != record.result[0]
+    finally:
+        referee.close()
+    assert flipped >= 1  # the old end of game recorded the wrong winner here
 
 
 def test_wilson_interval_matches_hand_computed_values():

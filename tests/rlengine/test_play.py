@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from games.go import BLACK, WHITE, Position, Rules, coords, fixed_handicap_points, sgf
+from games.go.game import Game
 from rlengine.play import PlaySession, default_sgf_path, run_session
 from rlengine.registry import load_player
 
@@ -81,8 +82,8 @@ def test_ko_is_named_as_the_reason():
         . . . . . . . . .
         . . . . . . . . .
         . . . . . . . . .""", Rules(9), to_move=WHITE)
-    s.positions = [board.play(v("E5"))]  # white takes F5: black may not retake at once
-    s.moves = [(WHITE, v("E5"))]
+    s.game = Game(start=board)
+    s.game.play(v("E5"))  # white takes F5: black may not retake at once
     assert s.position.color_at(v("F5")) == 0 and s.position.to_move == BLACK
     assert "F5 is illegal: ko" in s.handle("F5")
     assert len(s.moves) == 1
