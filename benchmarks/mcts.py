@@ -1,18 +1,39 @@
-"""Batched MCTS self-play speed on 9x9 with a 6-block x 64-channel ResNet policy-value network.
+"""Batched MCTS self-play speed on 9x9, and how much of it the network is.
 
-    python benchmarks/mcts.py --games 16 --sims 100 --batch 8 --moves 400
+    python benchmarks/mcts.py --games 16 --sims 100 --batch 8 --moves 320
+    python benchmarks/mcts.py --checkpoint runs/go9_sl_cpu --games 16 --sims 100 --batch 8 --moves 320
 
 Plays MCTS self-play (``agents.alphago.selfplay.MCTSSelfPlay``: ``--games`` games at once, ``--sims``
-simulations per move, up to ``--batch`` leaves per game per network call under virtual loss, value
-from the network alone, lambda = 0) and prints one JSON line:
+simulations per move, up to ``--batch`` leaves per game per network call under virtual loss) and prints
+one JSON line.  The network is a 6-block x 64-channel ``PolicyValueResNet`` with random weights (value
+from the network, lambda = 0), or with ``--checkpoint`` a trained alphago policy checkpoint: its priors
+are peaked, so more descents of a step meet at a leaf already in the batch (a collision stops that
+tree's gathering).  A policy checkpoint has no value head: ``--values zero`` (default with a
+checkpoint) gives every leaf the value 0, so the figures are about the search and the network only;
+``--values rollouts`` uses one playout per leaf (lambda = 1; ``--rollout`` weights or uniform moves).
 
-``sims_per_s``          simulations per second over all games
-``moves_per_s``         self-play moves per second
-``net_positions_per_s`` the same network alone on random planes at the search's mean batch size,
-                        measured in the same run
-``search_efficiency``   sims_per_s / net_positions_per_s: 1.0 means the network is the only cost
-``time_split``          seconds in leaf building + encoding, the network, and everything else
-The network has random weights: its speed does not depend on them.
+``requested_batch``           games x leaves per game: what one network call would hold with no collisions
+``mean_batch``                leaves per evaluator call, as achieved (at most games x ``sims`` /
+                              ceil(``sims`` / ``batch``) even without collisions: the last step of a
+                              move gathers what is left)
+``search_steps``              evaluator calls, and ``without_collisions``: ceil(``sims`` / ``batch``) per
+                              move (one more where a new game's root is expanded alone)
+``mean_net_batch``            positions per network call, as achieved (leaves that ended the game, two
+                              passes or the move cap, are valued without the network)
+``sims_per_s``                visits added per second, all of them (an ended leaf reached again is
+                              backed up with its stored value and counts here)
+``net_sims_per_s``            visits per second that reached the network: the search's real work
+``net_positions_per_s``       ``requested_batch``: the network alone on random planes at the requested
+                              batch, timed in the same run (``--net-calls`` calls after every self-play
+                              step, so that it sees the same load as the search on a shared machine);
+                              ``in_the_search``: the network's own rate inside the search, at the
+                              batches achieved
+``search_efficiency``         net_sims_per_s / the network alone at the requested batch: 1.0 means the
+                              search costs nothing and loses nothing to collisions
+``search_efficiency_at_achieved_batch``  net_sims_per_s / the network's rate in the search: the share
+                              of the wall time spent in the network, i.e. the search's own overhead,
+                              leaving out what the smaller batches cost
+``time_split``                seconds in leaf building + planes, the network, rollouts, and the rest
 """
 
 from __future__ import annotations
@@ -33,14 +54,26 @@ from rlengine.runtime import pick_device
 from rlengine.search import SearchConfig
 
 
-def net_rate(net_fn, batch: int, planes: int, size: int, seconds: float) -> float:
-    x = np.random.default_rng(0).integers(0, 2, (batch, planes, size, size), dtype=np.uint8)
-    net_fn(x)
-    t0, n = time.perf_counter(), 0
-    while time.perf_counter() - t0 < seconds:
-        net_fn(x)
-        n += batch
-    return n / (time.perf_counter() - t0)
+class NetAlone:
+    """The network alone on random planes at one batch size: ``run(calls)`` adds timed calls."""
+
+    def __init__(self, net_fn, batch: int, planes: int, size: int):
+        self.net_fn = net_fn
+        self.x = np.random.default_rng(0).integers(0, 2, (batch, planes, size, size), dtype=np.uint8)
+        net_fn(self.x)  # warm up this shape
+        self.seconds = 0.0
+        self.positions = 0
+
+    def run(self, calls: int) -> None:
+        for _ in range(calls):
+            t = time.perf_counter()
+            self.net_fn(self.x)
+            self.seconds += time.perf_counter() - t
+            self.positions += len(self.x)
+
+    @property
+    def rate(self) -> float:
+        return self.positions / max(self.seconds, 1e-9)
 
 
 def main() -> None:
@@ -53,55 +86,101 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=6)
     ap.add_argument("--filters", type=int, default=64)
     ap.add_argument("--encoder", default="agz17")
+    ap.add_argument("--checkpoint", default=None, help="an alphago policy checkpoint or run directory instead "
+                                                       "of the random policy-value ResNet")
+    ap.add_argument("--values", choices=("net", "zero", "rollouts"), default=None,
+                    help="leaf values: the network's value head (default without --checkpoint), 0 (default "
+                         "with a policy-only checkpoint) or one playout (lambda = 1)")
+    ap.add_argument("--rollout", default=None, help="rollout-policy weights for --values rollouts")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default torch's)")
-    ap.add_argument("--net-seconds", type=float, default=5.0)
+    ap.add_argument("--net-calls", type=int, default=2,
+                    help="calls of the network alone at each batch size after every self-play step (default 2)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    planes = num_planes(args.encoder)
-    net = PolicyValueResNet(planes, args.size, filters=args.filters, blocks=args.blocks).to(device).eval()
+    if args.checkpoint:
+        from agents.alphago.sl import load_policy
+
+        cfg, net, device = load_policy(args.checkpoint, device=None if args.device == "auto" else args.device)
+        encoder, size = cfg.network.encoder, cfg.data.board_size
+        net_name = f"{args.checkpoint} ({cfg.network.kind} {cfg.network.layers}x{cfg.network.filters}, {encoder})"
+    else:
+        device = pick_device(args.device)
+        encoder, size = args.encoder, args.size
+        net = PolicyValueResNet(num_planes(encoder), size, filters=args.filters, blocks=args.blocks)
+        net = net.to(device).eval()
+        net_name = f"{args.blocks}x{args.filters} policy-value resnet, random weights, {encoder}"
+    planes = num_planes(encoder)
     net_fn = net_function(net, device)
-    timed = {"net": 0.0}
+    values = args.values or ("net" if net_fn.has_value else "zero")
+    if values == "net" and not net_fn.has_value:
+        ap.error("--values net needs a network with a value head; use --values zero or rollouts")
+    timed = {"net": 0.0, "positions": 0, "calls": 0}
 
     def timed_net(x):
         t = time.perf_counter()
-        out = net_fn(x)
+        logits, v = net_fn(x)
+        if values == "zero":
+            v = np.zeros(len(x), np.float32)
         timed["net"] += time.perf_counter() - t
-        return out
+        timed["positions"] += len(x)
+        timed["calls"] += 1
+        return logits, v
 
-    timed_net.has_value = True
-    sp = MCTSSelfPlay(timed_net, encoder=args.encoder, rules=Rules(size=args.size, komi=7.5), num_games=args.games,
-                      sims=args.sims, config=SearchConfig(leaves_per_tree=args.batch), lam=0.0,
-                      capacity=max(20_000, 4 * args.sims * (args.size**2 + 1)), seed=args.seed, sample_moves=8)
+    timed_net.has_value = values != "rollouts"
+    rollout = None
+    if values == "rollouts" and args.rollout:
+        from agents.alphago.rollout import load_rollout
+
+        rollout = load_rollout(args.rollout)
+    sp = MCTSSelfPlay(timed_net, encoder=encoder, rules=Rules(size=size, komi=7.5), num_games=args.games,
+                      sims=args.sims, config=SearchConfig(leaves_per_tree=args.batch),
+                      lam=1.0 if values == "rollouts" else 0.0, rollout=rollout,
+                      capacity=max(20_000, 4 * args.sims * (size**2 + 1)), seed=args.seed, sample_moves=8)
     sp.play_move()  # compile and warm up
+    requested = args.games * args.batch
+    alone_requested = NetAlone(net_fn, requested, planes, size)
     sp.stats = type(sp.stats)(0, 0, 0, 0.0, 0)
-    timed["net"] = 0.0
-    sp.evaluator.leaf_time = 0.0
+    timed.update(net=0.0, positions=0, calls=0)
+    ev = sp.evaluator
+    ev.leaf_time = ev.net_time = ev.rollout_time = 0.0
     start_moves = sp.moves_played
-    t0 = time.perf_counter()
+    wall = 0.0
     games_done = 0
+    steps = 0
     while sp.moves_played - start_moves < args.moves:
+        steps += -(-args.sims // args.batch)
+        t0 = time.perf_counter()
         games_done += len(sp.play_move())
-    wall = time.perf_counter() - t0
+        wall += time.perf_counter() - t0
+        alone_requested.run(args.net_calls)
     st = sp.stats
+    mean_batch = st.evaluations / max(st.batches, 1)
+    mean_net_batch = timed["positions"] / max(timed["calls"], 1)
+    rate_requested = alone_requested.rate
+    rate_in_search = timed["positions"] / max(timed["net"], 1e-9)
     sims_per_s = st.simulations / wall
-    mean_batch = max(1, round(st.evaluations / max(st.batches, 1)))
-    rate = net_rate(net_fn, mean_batch, planes, args.size, args.net_seconds)
+    net_sims_per_s = timed["positions"] / wall
     print(json.dumps({
-        "device": str(device), "torch_threads": torch.get_num_threads(), "size": args.size,
-        "net": f"{args.blocks}x{args.filters} resnet, {args.encoder}", "games": args.games, "sims": args.sims,
-        "leaves_per_game": args.batch, "moves": sp.moves_played - start_moves, "games_finished": games_done,
-        "seconds": round(wall, 2), "sims_per_s": round(sims_per_s, 1),
+        "device": str(device), "torch_threads": torch.get_num_threads(), "size": size, "net": net_name,
+        "values": values, "games": args.games, "sims": args.sims, "leaves_per_game": args.batch,
+        "moves": sp.moves_played - start_moves, "games_finished": games_done, "seconds": round(wall, 2),
+        "requested_batch": requested, "mean_batch": round(mean_batch, 1), "mean_net_batch": round(mean_net_batch, 1),
+        "search_steps": {"taken": st.batches, "without_collisions": steps},
+        "simulations": st.simulations, "net_simulations": timed["positions"],
+        "sims_per_s": round(sims_per_s, 1), "net_sims_per_s": round(net_sims_per_s, 1),
         "moves_per_s": round((sp.moves_played - start_moves) / wall, 2),
-        "evaluations_per_s": round(st.evaluations / wall, 1), "mean_batch": mean_batch,
-        "net_positions_per_s": round(rate, 1), "search_efficiency": round(sims_per_s / rate, 3),
-        "time_split": {"leaves_and_encoding": round(sp.evaluator.leaf_time, 2), "network": round(timed["net"], 2),
-                       "other": round(wall - sp.evaluator.leaf_time - timed["net"], 2)},
+        "net_positions_per_s": {"requested_batch": round(rate_requested, 1),
+                                "in_the_search": round(rate_in_search, 1)},
+        "search_efficiency": round(net_sims_per_s / rate_requested, 3),
+        "search_efficiency_at_achieved_batch": round(net_sims_per_s / rate_in_search, 3),
+        "time_split": {"leaves_and_planes": round(ev.leaf_time, 2), "network": round(timed["net"], 2),
+                       "rollouts": round(ev.rollout_time, 2),
+                       "other": round(wall - ev.leaf_time - timed["net"] - ev.rollout_time, 2)},
     }))
 
 

@@ -4,7 +4,9 @@
         --spec "mcts:runs/go9_sl_cpu,seconds=1,expand=4,rollout=runs/rollout/rollout_3k.safetensors" --moves 20
 
 The player plays both sides (its tree reused between moves); the figures are the simulations each move
-ran and where the evaluator's time went (leaf building + planes, network, rollouts).
+ran, the positions the network evaluated (a leaf is sent to it when it is expanded, on its ``expand``-th
+visit, and a leaf that ended the game never is), and where the evaluator's time went (leaf building +
+planes, network, rollouts).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def main() -> None:
     player.reset(rules)
     ev = player.evaluator
     ev.leaf_time = ev.net_time = ev.rollout_time = 0.0
+    ev.net_positions = 0
     sims = []
     t0 = time.perf_counter()
     for _ in range(args.moves):
@@ -48,7 +51,7 @@ def main() -> None:
     print(json.dumps({
         "spec": args.spec, "moves": len(sims), "seconds": round(wall, 2),
         "sims_per_move_mean": round(sum(sims) / max(1, len(sims)), 1), "sims_per_move_min": min(sims, default=0),
-        "sims_per_s": round(sum(sims) / wall, 1),
+        "sims_per_s": round(sum(sims) / wall, 1), "net_positions_per_s": round(ev.net_positions / wall, 1),
         "time_split": {"leaves_and_planes": round(ev.leaf_time, 2), "network": round(ev.net_time, 2),
                        "rollouts": round(ev.rollout_time, 2)},
     }))

@@ -8,6 +8,14 @@ writes one ``.npz`` per split plus ``meta.json`` atomically, and reuses them whe
 matches.  ``BatchSampler`` draws uniform random move events (passes excluded) with a random
 symmetry each, encodes them with ``games.go.features.encode_games`` in a background thread and
 maps the targets through the symmetry table.
+
+Games that share an opening (or repeat whole, as GNU Go's games with few random opening moves do)
+share positions across the split.  ``prepare_shards`` therefore marks, in the validation and test
+shards, the samples whose position (the stones before the move and the side to move) is also the
+position of a training sample (``GameStream.in_train``), and ``sample_events`` / ``fixed_samples``
+leave them out by default (``exclude_train_positions=False`` keeps them): validation and test
+figures are then measured on positions the network was not trained on.
+``benchmarks/split_leakage.py`` measures the overlap.
 """
 
 from __future__ import annotations
@@ -26,17 +34,19 @@ import numpy as np
 from tqdm import tqdm
 
 from games.go import sgf as sgf_mod
-from games.go.board import IllegalMoveError, Position, Rules
+from games.go.board import WHITE, IllegalMoveError, Position, Rules
 from rlengine.runtime import atomic_write_text
 
 __all__ = ["FORMAT_VERSION", "SPLITS", "BatchSampler", "ConversionStats", "GameStream", "convert", "game_split",
-           "load_shards", "prepare_shards", "replay_stream", "sample_events", "stream_from_records"]
+           "load_shards", "position_key", "prepare_shards", "replay_stream", "sample_events", "stream_from_records"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: validation and test shards carry ``in_train``
 SPLITS = ("train", "val", "test")
 SETUP_BLACK, SETUP_WHITE, SETUP_EMPTY = -1, -2, -3
+_U64 = (1 << 64) - 1
+_WHITE_KEY = 0x9E3779B97F4A7C15  # xor-ed into the stones' Zobrist hash when white is to move
 
 
 @dataclass
@@ -50,6 +60,12 @@ class GameStream:
     results: np.ndarray  # int8 [G]: +1 black won, -1 white won, 0 unknown / draw
     komi: np.ndarray  # float32 [G]
     names: np.ndarray  # str [G]
+    # uint64 [E]: the position before each event (stones' Zobrist hash, side to move); set by conversion,
+    # not saved in the shards
+    keys: np.ndarray | None = None
+    # bool [E] (validation / test shards): the position before this move event is also the position of
+    # a training sample of the same split; sample_events leaves these out by default
+    in_train: np.ndarray | None = None
 
     @property
     def num_games(self) -> int:
@@ -61,9 +77,12 @@ class GameStream:
         return int(((self.colors > 0) & (self.points != self.size * self.size)).sum())
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"size": np.array(self.size, np.int64), "points": self.points, "colors": self.colors,
-                "game_offsets": self.game_offsets, "results": self.results, "komi": self.komi,
-                "names": self.names.astype(str)}
+        out = {"size": np.array(self.size, np.int64), "points": self.points, "colors": self.colors,
+               "game_offsets": self.game_offsets, "results": self.results, "komi": self.komi,
+               "names": self.names.astype(str)}
+        if self.in_train is not None:
+            out["in_train"] = self.in_train
+        return out
 
     def subset(self, games: np.ndarray) -> GameStream:
         """The games with indices ``games`` (in that order)."""
@@ -73,7 +92,9 @@ class GameStream:
         offsets = np.zeros(len(games) + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
         return GameStream(self.size, self.points[idx], self.colors[idx], offsets, self.results[games],
-                          self.komi[games], self.names[games])
+                          self.komi[games], self.names[games],
+                          keys=None if self.keys is None else self.keys[idx],
+                          in_train=None if self.in_train is None else self.in_train[idx])
 
 
 @dataclass
@@ -100,28 +121,44 @@ def _setup_events(setup, points: list[int], colors: list[int]) -> None:
         colors.extend([code] * len(pts))
 
 
-def game_events(record: sgf_mod.GameRecord) -> tuple[list[int], list[int], str | None]:
+def position_key(pos: Position, color: int) -> int:
+    """A 64-bit key of (the stones of ``pos``, ``color`` to move): the Zobrist hash of the stones, with a
+    constant xor-ed in for white."""
+    key = int(pos.zobrist) & _U64
+    return key ^ _WHITE_KEY if color == WHITE else key
+
+
+def game_events(record: sgf_mod.GameRecord, keys: list[int] | None = None) -> tuple[list[int], list[int], str | None]:
     """(points, colors, error) of one game; at an illegal move the events stop there and
-    ``error`` says why (the legal prefix is kept)."""
+    ``error`` says why (the legal prefix is kept).  With ``keys``, the ``position_key`` before each kept
+    move event (0 for setup events) is appended to it."""
     points: list[int] = []
     colors: list[int] = []
     rules = Rules(size=record.size, komi=record.komi)  # positional superko, suicide illegal
     pos = record.setup.apply(Position.empty(rules))
     _setup_events(record.setup, points, colors)
+    if keys is not None:
+        keys.extend([0] * len(points))
     number = 0
     for node in record.nodes:
         if node.setup:
             pos = node.setup.apply(pos)
+            before = len(points)
             _setup_events(node.setup, points, colors)
+            if keys is not None:
+                keys.extend([0] * (len(points) - before))
         if node.move is not None:
             number += 1
             color, point = node.move
+            key = position_key(pos, color) if keys is not None else 0
             try:
                 pos = pos.play(point, color, inplace=True)
             except IllegalMoveError as exc:
                 return points, colors, f"move {number}: {exc}"
             points.append(point)
             colors.append(color)
+            if keys is not None:
+                keys.append(key)
     return points, colors, None
 
 
@@ -131,6 +168,7 @@ def stream_from_records(records, size: int, *, stats: ConversionStats | None = N
     stats = stats if stats is not None else ConversionStats()
     all_points: list[np.ndarray] = []
     all_colors: list[np.ndarray] = []
+    all_keys: list[np.ndarray] = []
     lengths: list[int] = []
     results: list[int] = []
     komis: list[float] = []
@@ -142,8 +180,9 @@ def stream_from_records(records, size: int, *, stats: ConversionStats | None = N
             if record.size != size:
                 stats.other_size += 1
                 continue
+            keys: list[int] = []
             try:
-                points, colors, error = game_events(record)
+                points, colors, error = game_events(record, keys)
             except (ValueError, sgf_mod.SgfError) as exc:  # e.g. a setup point the core rejects
                 stats.skipped.append(f"{name}: {exc}")
                 log.warning("skipping game %s: %s", name, exc)
@@ -161,6 +200,7 @@ def stream_from_records(records, size: int, *, stats: ConversionStats | None = N
                 continue
             all_points.append(np.asarray(points, np.int16))
             all_colors.append(np.asarray(colors, np.int8))
+            all_keys.append(np.asarray(keys, np.uint64))
             lengths.append(len(points))
             results.append(_result_sign(record.result))
             komis.append(record.komi)
@@ -181,6 +221,7 @@ def stream_from_records(records, size: int, *, stats: ConversionStats | None = N
         results=np.asarray(results, np.int8),
         komi=np.asarray(komis, np.float32),
         names=np.asarray(names, dtype=str) if names else np.zeros(0, dtype="<U1"),
+        keys=np.concatenate(all_keys) if all_keys else np.zeros(0, np.uint64),
     )
 
 
@@ -278,11 +319,18 @@ def prepare_shards(source: str | os.PathLike, size: int, cache_dir: str | os.Pat
     stats = ConversionStats()
     stream = convert(source, size, max_games=max_games, progress=progress, stats=stats)
     which = np.array([game_split(str(n), seed, val_fraction, test_fraction) for n in stream.names])
+    parts = {split: stream.subset(np.flatnonzero(which == split)) for split in SPLITS}
+    train = parts["train"]
+    train_keys = np.unique(train.keys[_sample_mask(train)])
     counts = {}
     for split in SPLITS:
-        part = stream.subset(np.flatnonzero(which == split))
+        part = parts[split]
+        if split != "train":
+            part.in_train = _sample_mask(part) & np.isin(part.keys, train_keys)
         _atomic_savez(folder / f"{split}.npz", part.arrays())
         counts[split] = {"games": part.num_games, "positions": part.num_positions, "events": len(part.points)}
+        if split != "train":
+            counts[split]["positions_in_train"] = int(part.in_train.sum())
     meta = {"format": FORMAT_VERSION, "key": key, "source": str(source), "size": size, "split_seed": seed,
             "fractions": {"val": val_fraction, "test": test_fraction}, "max_games": max_games, "splits": counts,
             "games": stats.games, "other_size": stats.other_size, "malformed": stats.malformed,
@@ -300,7 +348,7 @@ def load_shards(folder: str | os.PathLike, split: str) -> GameStream:
         with np.load(path, allow_pickle=False) as z:
             return GameStream(size=int(z["size"]), points=z["points"], colors=z["colors"],
                               game_offsets=z["game_offsets"], results=z["results"], komi=z["komi"],
-                              names=z["names"])
+                              names=z["names"], in_train=z["in_train"] if "in_train" in z.files else None)
     except (OSError, ValueError, KeyError) as exc:
         raise ValueError(f"{path}: unreadable shard: {exc}") from None
 
@@ -308,9 +356,18 @@ def load_shards(folder: str | os.PathLike, split: str) -> GameStream:
 # ---- sampling ------------------------------------------------------------------------------------------
 
 
-def sample_events(stream: GameStream) -> tuple[np.ndarray, np.ndarray]:
-    """(event, game) int64 arrays of every training sample: move events that are not passes."""
-    events = np.flatnonzero((stream.colors > 0) & (stream.points != stream.size * stream.size))
+def _sample_mask(stream: GameStream) -> np.ndarray:
+    """bool [E]: the move events that are not passes."""
+    return (stream.colors > 0) & (stream.points != stream.size * stream.size)
+
+
+def sample_events(stream: GameStream, *, exclude_train_positions: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(event, game) int64 arrays of every sample: move events that are not passes, less (by default)
+    those a validation / test shard marks as positions of the training split (``in_train``)."""
+    mask = _sample_mask(stream)
+    if exclude_train_positions and stream.in_train is not None:
+        mask &= ~stream.in_train
+    events = np.flatnonzero(mask)
     games = np.searchsorted(stream.game_offsets, events, side="right") - 1
     return events.astype(np.int64), games.astype(np.int64)
 
@@ -387,9 +444,11 @@ class BatchSampler:
         self._thread.join(timeout=5)
 
 
-def fixed_samples(stream: GameStream, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(events, games) of ``num`` samples drawn once without replacement (all when fewer), in order."""
-    events, games = sample_events(stream)
+def fixed_samples(stream: GameStream, num: int, seed: int, *,
+                  exclude_train_positions: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(events, games) of ``num`` samples drawn once without replacement (all when fewer), in order;
+    ``exclude_train_positions`` as in ``sample_events``."""
+    events, games = sample_events(stream, exclude_train_positions=exclude_train_positions)
     if num < len(events):
         pick = np.sort(np.random.default_rng(seed).choice(len(events), size=num, replace=False))
         events, games = events[pick], games[pick]

@@ -8,6 +8,18 @@ rollout weights).  ``lambda = 1`` (rollouts only) is the working mode until a va
 sensible moves (legal, not filling one's own single-point eye); pass, which the SL policy does not
 score, gets ``pass_prior``.  The move played is the most visited one.
 
+A leaf after two passes ends the search there, and its value follows the scoring in force
+(``scoring``):
+
+``area`` (the player's default)   dead stones are removed first, as a GUI, a human or a KGS
+    cleanup phase does: the leaf is valued by ``end_playouts`` playouts that continue the game
+    from it (whatever lambda is), so passing with one's own dead stones in the opponent's area
+    is valued as the loss it is.  Right for GTP play against people and GUIs, and for
+    ``rlengine match``, whose first two passes start a cleanup phase rather than end the game.
+``tromp-taylor``  the exact Tromp-Taylor score of the board as it stands: right where two
+    passes really end the game as it stands (self-play scored by Tromp-Taylor, and the cleanup
+    phase itself, which ``genmove_cleanup`` searches this way).
+
 ``GoEvaluator`` turns a batch of leaves (paths of moves from the roots of many games) into
 priors and values with compiled code (``games.go.batch``) and one network call; ``MCTSPlayer`` is
 the ``mcts:CHECKPOINT[,sims=N][,lambda=L][,rollout=WEIGHTS][,...]`` player for GTP, matches and
@@ -27,14 +39,24 @@ from typing import Callable
 import numpy as np
 import torch
 
+from games.go import _core
 from games.go import batch as go_batch
 from games.go.board import BLACK, EMPTY, Position, Rules
 from games.go.players import Analysis, MoveInfo
 from rlengine.search import Evaluation, Forest, SearchConfig, search
 
-__all__ = ["GoEvaluator", "MCTSOptions", "MCTSPlayer", "make_mcts_player", "net_function"]
+__all__ = ["SCORINGS", "GoEvaluator", "MCTSOptions", "MCTSPlayer", "dirichlet_alpha", "make_mcts_player",
+           "net_function"]
+
+SCORINGS = ("area", "tromp-taylor")  # how a leaf after two passes is valued (module docstring)
 
 log = logging.getLogger(__name__)
+
+
+def dirichlet_alpha(board_size: int) -> float:
+    """AlphaGo Zero's root-noise concentration, 0.03 on 19x19, scaled to the number of points:
+    0.03 * 361 / N^2 (about 10 / the number of moves; 0.134 on 9x9).  The player and self-play use it."""
+    return 0.03 * 361 / board_size**2
 
 
 def net_function(net: torch.nn.Module, device: torch.device) -> Callable:
@@ -57,12 +79,20 @@ class GoEvaluator:
 
     ``net_fn(planes) -> (logits [B, N*N] or [B, N*N+1], values [B] or None)`` (``net_function``);
     ``rollout``: a ``RolloutPolicy`` or None (uniform sensible moves) for the rollouts.
+    ``scoring``: how a leaf after two passes is valued, ``"tromp-taylor"`` (the board as it stands;
+    the default here, as self-play scores its games) or ``"area"`` (the mean outcome of
+    ``end_playouts`` playouts that continue the game, so dead stones are removed); see the module
+    docstring.
     """
 
     def __init__(self, *, size: int, encoder: str, net_fn: Callable, rollout=None, lam: float = 1.0,
-                 pass_prior: float = 0.01, seed: int = 0):
+                 pass_prior: float = 0.01, seed: int = 0, scoring: str = "tromp-taylor", end_playouts: int = 16):
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"lambda must be in [0, 1], got {lam}")
+        if scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
+        if end_playouts < 1:
+            raise ValueError(f"end_playouts must be >= 1, got {end_playouts}")
         if lam < 1.0 and not getattr(net_fn, "has_value", False):
             raise ValueError(f"lambda = {lam} mixes in a value network, and this network has no value head; "
                              "use lambda=1 (rollouts only)")
@@ -73,7 +103,10 @@ class GoEvaluator:
         self.lam = float(lam)
         self.pass_prior = float(pass_prior)
         self.seed = int(seed)
+        self.scoring = scoring
+        self.end_playouts = int(end_playouts)
         self.calls = 0
+        self.net_positions = 0  # positions sent to the network so far (leaves that ended the game are not)
         self.roots = None
         self.leaf_time = self.net_time = self.rollout_time = 0.0
 
@@ -98,6 +131,7 @@ class GoEvaluator:
             idx = np.flatnonzero(want_net)
             planes = planes[idx] if idx.size < b else planes
             logits, v = self.net_fn(planes)
+            self.net_positions += idx.size
             legal = leaves.legal[idx]
             k = logits.shape[1]  # m + 1 when the network scores pass itself
             z = np.where(legal[:, :k], logits, -np.inf)
@@ -122,12 +156,27 @@ class GoEvaluator:
                 values[idx] = (1 - self.lam) * values[idx] + self.lam * z
             else:
                 values[idx] = z
+        if self.scoring == "area":
+            ended = np.flatnonzero(leaves.terminal & (leaves.g[:, _core.PASSES] >= 2))
+            if ended.size:
+                values[ended] = self._continued_value(leaves, ended, mover_sign[ended])
         self.calls += 1
         t3 = time.perf_counter()
         self.leaf_time += t1 - t0
         self.net_time += t2 - t1
         self.rollout_time += t3 - t2
         return Evaluation(priors, leaves.legal, values, leaves.terminal)
+
+    def _continued_value(self, leaves, idx: np.ndarray, mover_sign: np.ndarray) -> np.ndarray:
+        """Mean outcome, for the player to move, of ``end_playouts`` playouts from each of the leaves
+        ``idx`` (ended by two passes) that play on as if the passes had not ended the game: the
+        playouts capture the stones that are dead, as a cleanup phase or an agreement would."""
+        k = self.end_playouts
+        sub = _take(leaves, np.repeat(idx, k))
+        sub.g[:, _core.PASSES] = 0  # a copy: the game goes on from here
+        seed = (self.seed * 1_000_003 + self.calls) % 2**62 ^ 0x5EED
+        scores = go_batch.rollout_leaves(self.rollout, sub, seed=seed).reshape(idx.size, k)
+        return np.sign(scores).mean(axis=1) * mover_sign
 
 
 def _take(leaves, idx: np.ndarray):
@@ -149,6 +198,9 @@ class MCTSOptions:
     expand: int = 1  # expansion threshold (visits before a leaf gets priors and children)
     capacity: int = 400_000  # tree nodes
     noise: float = 0.0  # Dirichlet noise weight at the root (self-play)
+    # how a two-pass leaf is valued: "area" (dead stones removed, as GUIs, people and a cleanup phase
+    # do) or "tromp-taylor" (the board as it stands); see the module docstring
+    scoring: str = "area"
 
     def __post_init__(self) -> None:
         if self.sims is not None and self.sims < 1:
@@ -161,10 +213,12 @@ class MCTSOptions:
             raise ValueError(f"resign must be in [0, 0.5), got {self.resign}")
         if self.batch < 1 or self.expand < 1 or self.capacity < 1000:
             raise ValueError("batch and expand must be >= 1, capacity >= 1000")
+        if self.scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
 
 
 _OPTION_TYPES = {"sims": int, "seconds": float, "lambda": float, "rollout": str, "resign": float, "c_puct": float,
-                 "batch": int, "expand": int, "capacity": int, "noise": float}
+                 "batch": int, "expand": int, "capacity": int, "noise": float, "scoring": str}
 
 
 class MCTSPlayer:
@@ -193,9 +247,10 @@ class MCTSPlayer:
             rollout = type(rollout)(rollout.weights, self.board_size)
         self._seed = int(seed if seed is not None else random.SystemRandom().randrange(2**31))
         self.evaluator = GoEvaluator(size=self.board_size, encoder=encoder, net_fn=net_fn, rollout=rollout,
-                                     lam=opts.lam, seed=self._seed)
+                                     lam=opts.lam, seed=self._seed, scoring=opts.scoring)
+        self.scoring = opts.scoring  # shown by the GTP engine's version
         self.config = SearchConfig(c_puct=opts.c_puct, leaves_per_tree=opts.batch, expand_threshold=opts.expand,
-                                   dirichlet_epsilon=opts.noise, dirichlet_alpha=0.03 * 361 / self.board_size**2)
+                                   dirichlet_epsilon=opts.noise, dirichlet_alpha=dirichlet_alpha(self.board_size))
         m = self.board_size ** 2
         self.forest = Forest(1, m + 1, capacity=opts.capacity)
         self._rng = np.random.default_rng(self._seed)
@@ -303,12 +358,26 @@ class MCTSPlayer:
         if visits is None and seconds is None and stop is None:
             raise ValueError("analyze needs visits, seconds or a stop event")
         with self._lock:
+            self._use_scoring(self.options.scoring)
             return self._search(position, color, visits=visits, seconds=seconds, stop=stop, callback=callback,
                                 interval=interval)
 
+    def _use_scoring(self, scoring: str) -> None:
+        """Value two-pass leaves by ``scoring`` from now on; the tree, whose ended leaves keep the value
+        they were given, starts afresh when that changes."""
+        if self.evaluator.scoring != scoring:
+            self.evaluator.scoring = scoring
+            self.forest.reset(0)
+            self._tree_pos = None
+
     def genmove(self, position: Position, color: int, *, callback=None, interval: float = 1.0) -> int | None:
+        return self._genmove(position, color, self.options.scoring, callback=callback, interval=interval)
+
+    def _genmove(self, position: Position, color: int, scoring: str, *, callback=None,
+                 interval: float = 1.0) -> int | None:
         visits, seconds = self._budget(position, color, None, None)
         with self._lock:
+            self._use_scoring(scoring)
             info = self._search(position, color, visits=visits, seconds=seconds, callback=callback,
                                 interval=interval)
             if not info.moves:
@@ -324,8 +393,14 @@ class MCTSPlayer:
         return self.genmove(position, color, callback=callback, interval=interval)
 
     def genmove_cleanup(self, position: Position, color: int) -> int:
-        """Play on (never pass) while the opponent has stones the rollouts say are dead."""
-        move = self.genmove(position, color)
+        """Play on (never pass) while the opponent has stones the rollouts say are dead.
+
+        The cleanup phase ends at two more passes and is then scored by Tromp-Taylor as the board
+        stands, so it is searched with ``scoring=tromp-taylor`` whatever the option says; a position
+        whose two passes started the phase is searched as if they had not ended the game.
+        """
+        position = _playing_on(position)
+        move = self._genmove(position, color, "tromp-taylor")
         if move is None or move != position.pass_move:
             return position.pass_move if move is None else move
         own = self.ownership(position)
@@ -352,6 +427,16 @@ class MCTSPlayer:
     def stats(self) -> dict:
         st = self.last_stats
         return {} if st is None else st._asdict()
+
+
+def _playing_on(position: Position) -> Position:
+    """``position``, or when two passes ended it, a copy whose passes do not end the game (the cleanup
+    phase plays on from there)."""
+    if position.passes < 2:
+        return position
+    pos = position.copy()
+    pos._g[_core.PASSES] = 0
+    return pos
 
 
 def _moves_between(old: Position, new: Position, guess: int | None = None, max_moves: int = 2) -> list[int] | None:
@@ -390,12 +475,16 @@ def _same_state(a: Position, b: Position) -> bool:
 
 def make_mcts_player(arg: str = "", *, seed: int | None = None) -> MCTSPlayer:
     """Entry-point factory for ``mcts:CHECKPOINT[,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R]
-    [,c_puct=C][,batch=B][,expand=E][,capacity=NODES][,noise=EPS]``."""
+    [,c_puct=C][,batch=B][,expand=E][,capacity=NODES][,noise=EPS][,scoring=area|tromp-taylor]``.
+
+    ``scoring`` (default ``area``) says how the search values a game ended by two passes: ``area``
+    removes dead stones first (GUIs, people, and ``rlengine match``, whose two passes start a cleanup
+    phase); ``tromp-taylor`` scores the board as it stands."""
     from agents.alphago.players import _parse_arg
 
     path, options = _parse_arg(arg)
     usage = ("mcts:CHECKPOINT[,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R][,c_puct=C][,batch=B]"
-             "[,expand=E]")
+             "[,expand=E][,scoring=area|tromp-taylor]")
     if not path:
         raise ValueError(f"player 'mcts' needs a checkpoint: {usage}")
     unknown = sorted(set(options) - set(_OPTION_TYPES))

@@ -2,7 +2,8 @@
 
 Temperature 0 (default) plays the most likely move; T > 0 samples from softmax(logits / T).  Only
 sensible moves are considered (legal, and not filling the mover's own single-point eye); with none
-left the player passes.  It never resigns.
+left the player passes.  A network that scores pass itself (a policy-value network returning
+``(logits [B, N*N + 1], value [B])``) may also choose to pass.  It never resigns.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class PolicyPlayer:
 
     @torch.no_grad()
     def move_logits(self, position: Position, color: int) -> np.ndarray:
-        """float32 [N*N] logits of the network for ``color`` to move in ``position``."""
+        """float32 [N*N] logits of the network for ``color`` to move in ``position``; [N*N + 1] (pass last)
+        for a network that scores pass.  A policy-value network's value is dropped."""
         from games.go.features import encode_position
 
         if position.size != self.board_size:
@@ -77,11 +79,15 @@ class PolicyPlayer:
             position = position.with_to_move(color)
         planes = encode_position(position, self.encoder)  # [P, N, N]
         x = torch.from_numpy(np.ascontiguousarray(planes)[None]).to(self.device)
-        return self.net(x)[0].float().cpu().numpy()
+        out = self.net(x)
+        logits = out[0] if isinstance(out, tuple) else out  # [1, M] or [1, M + 1]; out[1] a value [1]
+        return logits[0].float().cpu().numpy()
 
     def genmove(self, position: Position, color: int) -> int:
-        logits = self.move_logits(position, color)  # [M]
-        allowed = sensible_mask(position, color)
+        logits = self.move_logits(position, color)  # [M] or [M + 1]
+        allowed = sensible_mask(position, color)  # [M]
+        if logits.shape[0] > allowed.shape[0]:  # the network scores pass (index M = the pass move)
+            allowed = np.append(allowed, True)
         if not allowed.any():
             return position.pass_move
         if self.temperature == 0:

@@ -310,7 +310,9 @@ class GtpEngine:
         return self.name
 
     def cmd_version(self, args: list[str]) -> str:
-        return self.version
+        # a player that values ended games one way or another says which (mcts: scoring=area|tromp-taylor)
+        scoring_in_force = getattr(self.player, "scoring", None)
+        return self.version if scoring_in_force is None else f"{self.version} (scoring {scoring_in_force})"
 
     def cmd_known_command(self, args: list[str]) -> str:
         if not args:

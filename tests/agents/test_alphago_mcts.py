@@ -66,20 +66,38 @@ def test_search_finds_the_capture_the_raw_policy_misses(untrained9):
     assert player._analysis(WHITE).winrate > 0.8
 
 
+# A finished 9x9 board (every empty point an eye) with two dead black stones, H5 H6, in white's area
+# (their one liberty H4 is white's to fill).  Tromp-Taylor as the board stands: black 44 + 2 stones,
+# white 37 - 3 (H4 touches both) -> B+4.5 with komi 7.5.  With the dead stones removed: 44 - 37 -> W+0.5
+# (GNU Go 3.8 --chinese-rules: final_score W+0.5, final_status_list dead H6 H5).
+DEAD_IN_WHITES_AREA = """
+X X X X O O O O O
+X . X X X O . O O
+X X X X X O O O O
+X X X X X O O X O
+X X X . X O O X O
+X X X X X O O . O
+X X X X X O O O O
+X . X X X O . O O
+X X X X X O O O O
+"""
+
+
 def test_leaf_values_are_for_the_player_to_move():
-    # a finished game (two passes): black owns the left side, white the right; komi 0.5
-    text = "\n".join([". X O . . . . . ."] * 9)
-    pos = Position.from_ascii(text, Rules(size=9, komi=0.5), to_move=BLACK)
-    score = pos.score()  # black minus white minus komi
-    assert score < 0
+    pos = Position.from_ascii(DEAD_IN_WHITES_AREA, RULES9, to_move=BLACK)
+    assert pos.score() == 4.5  # Tromp-Taylor with the dead stones counted
     net = PolicyValueResNet(17, 9).eval()
     ev = GoEvaluator(size=9, encoder="agz17", net_fn=net_function(net, torch.device("cpu")), lam=1.0, seed=0)
     ev.set_roots([pos])
     paths = np.array([[81, 81, 0], [81, 0, 0], [81, 81, 0]], np.int32)
     res = ev(np.zeros(3, np.int64), paths, np.array([2, 1, 2], np.int32), np.array([True, True, False]))
     assert res.terminal.tolist() == [True, False, True]
-    assert res.values[0] == -1.0  # two passes: black to move again, and black lost
-    assert res.values[1] in (-1.0, 0.0, 1.0)  # white to move after one pass: one rollout's outcome
+    # two passes (scoring=tromp-taylor, the evaluator's default): black to move again, and black won B+4.5
+    assert res.values[0] == 1.0 and res.values[2] == 1.0
+    # white to move after one pass: one rollout, and every playout from here ends the same way: the only
+    # moves left are white's capture at H4 and black's throw-ins into the space it leaves -> W+0.5, a
+    # win for white (a value for the wrong side, or a playout that does not play, gives -1)
+    assert res.values[1] == 1.0
     # priors over the legal moves plus pass, from the policy-value net's own pass logit
     assert res.priors[1].sum() == pytest.approx(1.0, abs=1e-5) and res.priors[1, 81] > 0
     assert (res.priors[1][~res.legal[1]] == 0).all()
@@ -163,17 +181,58 @@ def test_selfplay_batches_many_games_and_finishes_them():
 
     counted.has_value = True
     sp = MCTSSelfPlay(counted, encoder="agz17", rules=Rules(size=5, komi=0.5), num_games=4, sims=16,
-                      config=SearchConfig(leaves_per_tree=4), lam=0.0, seed=0, max_moves=30)
+                      config=SearchConfig(leaves_per_tree=4), lam=0.0, seed=0, max_moves=70)
     records = []
-    for _ in range(35):
+    for _ in range(75):
         records += sp.play_move()
     assert len(records) >= 4
     assert max(calls) > 4  # leaves of several games in one network call
+    ended_by_passes = 0
     for rec in records:
         pos = Position.empty(Rules(size=5, komi=0.5))
         for node in rec.nodes:
             pos = pos.play(node.move.point, node.move.color)  # every move legal, colours alternate
-        assert rec.result == pos.result() or len(rec.nodes) == 30
+        passes = [node.move.point == 25 for node in rec.nodes]
+        if len(rec.nodes) < 70:  # a game stops at two passes, or at the cap (max_moves=70) and not before
+            assert passes[-2:] == [True, True] and not any(a and b for a, b in zip(passes[:-2], passes[1:-1]))
+            ended_by_passes += 1
+        else:
+            assert len(rec.nodes) == 70
+        # the result, counted here without the engine's scoring code: Tromp-Taylor area minus komi
+        assert rec.result == _result(_tromp_taylor(pos.stones(), 5) - 0.5), rec.result
+    assert ended_by_passes >= 1
+
+
+def _tromp_taylor(stones: np.ndarray, size: int) -> int:
+    """Black minus white area (stones, plus empty regions that reach one colour only), by flood fill."""
+    seen = np.zeros(size * size, bool)
+    score = int(np.count_nonzero(stones == BLACK)) - int(np.count_nonzero(stones == WHITE))
+    for start in range(size * size):
+        if stones[start] != 0 or seen[start]:
+            continue
+        region, reach, stack = 0, set(), [start]
+        seen[start] = True
+        while stack:
+            p = stack.pop()
+            region += 1
+            r, c = divmod(p, size)
+            for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= rr < size and 0 <= cc < size:
+                    q = rr * size + cc
+                    if stones[q] != 0:
+                        reach.add(int(stones[q]))
+                    elif not seen[q]:
+                        seen[q] = True
+                        stack.append(q)
+        if reach == {BLACK}:
+            score += region
+        elif reach == {WHITE}:
+            score -= region
+    return score
+
+
+def _result(score: float) -> str:
+    return "0" if score == 0 else (f"B+{score:g}" if score > 0 else f"W+{-score:g}")
 
 
 def _read_until(proc, predicate, timeout: float = 60.0) -> list[str]:
@@ -201,7 +260,26 @@ def _read_until(proc, predicate, timeout: float = 60.0) -> list[str]:
             return lines
 
 
-def test_gtp_engine_streams_lz_analysis_and_scores_with_ownership(untrained9, rlengine_cmd):
+def _setup_sgf(text: str, path, komi: float = 7.5):
+    """An SGF file with the stones of an ASCII board as setup (AB/AW), black to move."""
+    pos = Position.from_ascii(text, Rules(size=9, komi=komi))
+    stones = pos.stones()
+    pts = {c: "".join(f"[{coords.to_sgf(int(p), 9)}]" for p in np.flatnonzero(stones == c)) for c in (BLACK, WHITE)}
+    path.write_text(f"(;GM[1]FF[4]SZ[9]KM[{komi}]RU[Chinese]AB{pts[BLACK]}AW{pts[WHITE]}PL[B])")
+    return path
+
+
+def _gnugo_final_score(gnugo: list[str], sgf_path) -> str:
+    import subprocess
+
+    out = subprocess.run(gnugo, input=f"loadsgf {sgf_path}\nfinal_score\nquit\n", capture_output=True, text=True,
+                         timeout=60).stdout
+    import re
+
+    return [ln[2:] for ln in out.splitlines() if re.fullmatch(r"= ([BW]\+[\d.]+|0)", ln)][-1]
+
+
+def test_gtp_engine_streams_lz_analysis_and_scores_with_ownership(untrained9, rlengine_cmd, gnugo, tmp_path):
     import re
     import subprocess
 
@@ -243,11 +321,20 @@ def test_gtp_engine_streams_lz_analysis_and_scores_with_ownership(untrained9, rl
         move = lines[-1].split()[1]
         assert re.fullmatch(r"[A-HJ-T]\d+|pass|resign", move)
         _read_until(proc, lambda s: s == "")
+        # final_score removes dead stones as GNU Go does (Chinese rules): a settled board with two dead black
+        # stones in white's area is W+0.5, where Tromp-Taylor of the board as it stands says B+4.5
+        sgf_path = _setup_sgf(DEAD_IN_WHITES_AREA, tmp_path / "dead.sgf")
+        expected = _gnugo_final_score(gnugo, sgf_path)
+        assert expected == "W+0.5"
+        send(f"loadsgf {sgf_path}")
+        _read_until(proc, lambda s: s == "")
         send("5 final_score")
         score = _read_until(proc, lambda s: s.startswith("=5"))[-1]
-        assert re.fullmatch(r"=5 (B\+\d+(\.\d)?|W\+\d+(\.\d)?|0)", score)
-        send("6 quit")
-        _read_until(proc, lambda s: s.startswith("=6"))
+        assert score == f"=5 {expected}"
+        send("6 version")  # the scoring in force is on show (the spec's default: dead stones removed)
+        assert _read_until(proc, lambda s: s.startswith("=6"))[-1].endswith("(scoring area)")
+        send("7 quit")
+        _read_until(proc, lambda s: s.startswith("=7"))
     finally:
         proc.kill()
         proc.wait()
@@ -307,3 +394,38 @@ def test_cleanup_captures_dead_stones_before_passing(untrained9):
         if pos.color_at(e5) == WHITE and pos.to_move == WHITE:
             pos = pos.play(pos.pass_move, WHITE)
     assert pos.color_at(e5) != WHITE
+
+
+def test_an_ended_game_is_valued_by_the_scoring_in_force(untrained9):
+    """White has just passed; black's only move is to pass too.  Tromp-Taylor (the board as it stands)
+    counts black's dead stones H5 H6 and says black wins by passing; with dead stones removed
+    (scoring=area, the default) passing loses by 0.5, and the player resigns instead."""
+    pos = Position.from_ascii(DEAD_IN_WHITES_AREA, RULES9, to_move=WHITE).play(81)
+    tt = MCTSPlayer(untrained9, MCTSOptions(sims=60, scoring="tromp-taylor"), seed=0)
+    assert tt.genmove(pos, BLACK) == pos.pass_move
+    assert tt._analysis(BLACK).moves[0].winrate == 1.0
+    area = MCTSPlayer(untrained9, MCTSOptions(sims=60), seed=0)
+    assert area.options.scoring == "area" and area.scoring == "area"
+    assert area.genmove(pos, BLACK) is None  # resigns: its value of passing is a loss
+    info = area._analysis(BLACK)
+    assert info.moves[0].move == pos.pass_move and info.moves[0].winrate == 0.0
+    # the evaluator alone: the leaf after black's pass, white to move, under each scoring
+    for scoring, white_value in (("tromp-taylor", -1.0), ("area", 1.0)):
+        ev = GoEvaluator(size=9, encoder="agz17", net_fn=area.evaluator.net_fn, scoring=scoring, seed=0)
+        ev.set_roots([pos])
+        res = ev(np.zeros(1, np.int64), np.array([[81]], np.int32), np.array([1], np.int32), np.array([True]))
+        assert res.terminal[0] and res.values[0] == white_value, scoring
+    # cleanup (two more passes end the game and Tromp-Taylor scores the board): white, to move after both
+    # passes, captures the dead stones rather than passing, whatever the spec's scoring
+    ended = pos.play(81)
+    assert ended.passes == 2
+    white = MCTSPlayer(untrained9, MCTSOptions(sims=60), seed=0)
+    assert white.genmove_cleanup(ended, WHITE) == coords.from_gtp("H4", 9)
+
+
+def test_scoring_option_of_the_spec(untrained9):
+    p = make_mcts_player(f"{untrained9},sims=5,scoring=tromp-taylor")
+    assert p.scoring == "tromp-taylor" and p.evaluator.scoring == "tromp-taylor"
+    assert make_mcts_player(f"{untrained9},sims=5").evaluator.scoring == "area"
+    with pytest.raises(ValueError, match="scoring must be one of area, tromp-taylor"):
+        make_mcts_player(f"{untrained9},scoring=japanese")

@@ -244,3 +244,82 @@ def test_watch_writes_a_legal_self_play_sgf(trained, tmp_path):
     record = sgf_mod.GameRecord.from_tree(sgf_mod.read_sgf(tmp_path / "self.sgf")[0])
     assert res["moves"] == record.num_moves == 12 and record.size == 19
     assert len(list(record.replay())) == 12  # every move legal
+
+
+def test_policy_player_takes_the_logits_of_a_policy_value_network(tmp_path, monkeypatch):
+    """A network returning (logits [B, N*N + 1], value [B]) drives the policy: player (``self.net(x)[0]`` used
+    to take the whole logits tensor, and genmove crashed).  No config kind builds a policy-value network
+    yet, so the checkpoint's network is built as one here."""
+    from agents.alphago import sl
+    from agents.alphago.nets import PolicyValueResNet
+    from agents.alphago.players import PolicyPlayer, sensible_mask
+    from games.go.board import BLACK, Position, Rules
+    from games.go.features import encode_position, num_planes
+
+    cfg = tiny(tmp_path, "data.board_size=9", 'network.encoder="agz17"', 'network.kind="resnet"')
+
+    def build(net_cfg, size):
+        return PolicyValueResNet(num_planes(net_cfg.encoder), size, filters=8, blocks=1)
+
+    monkeypatch.setattr(sl, "build_policy_net", build)
+    torch.manual_seed(0)
+    net = build(cfg.network, 9).eval()
+    ckpt = sl.save_policy(cfg, net, tmp_path / "checkpoints")
+    player = PolicyPlayer(ckpt)
+    assert isinstance(player.net, PolicyValueResNet)
+    pos = Position.empty(Rules(size=9, komi=7.5)).play(40).play(41)
+    logits = player.move_logits(pos, BLACK)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(encode_position(pos, "agz17")[None]))[0][0].numpy()
+    assert logits.shape == (82,) and np.allclose(logits, expected, atol=1e-5)
+    allowed = np.append(sensible_mask(pos, BLACK), True)
+    assert player.genmove(pos, BLACK) == int(np.flatnonzero(allowed)[np.argmax(logits[allowed])])
+    with torch.no_grad():  # a network that prefers pass may pass
+        player.net.policy.fc.bias[81] = 1e4
+    assert player.genmove(pos, BLACK) == 81
+
+
+def test_held_out_samples_whose_position_is_in_train_are_left_out(tmp_path):
+    """Games that share openings share positions across a split by game: validation / test samples whose
+    position (stones and side to move) is a training sample's position are marked and left out."""
+    from games.go import coords
+
+    def name_in(split: str, prefix: str) -> str:
+        return next(f"{prefix}{i}" for i in range(1000)
+                    if sl_data.game_split(f"{prefix}{i}.sgf", 0, 0.5, 0.0) == split) + ".sgf"
+
+    def sgf(moves: str) -> str:
+        body = "".join(f";{'BW'[k % 2]}[{'' if m == 'pass' else coords.to_sgf(coords.from_gtp(m, 9), 9)}]"
+                       for k, m in enumerate(moves.split()))
+        return f"(;GM[1]SZ[9]KM[7]{body})"
+
+    src = tmp_path / "sgf"
+    src.mkdir()
+    train_game = name_in("train", "t")
+    (src / train_game).write_text(sgf("E5 C3 G7 D4"))
+    held = {  # moves, and whether each move's position is a training position (None: a pass, no sample)
+        "v": ("E5 C3 G7 F4 H2", [True, True, True, True, False]),  # the same opening, then new
+        "w": ("G7 C3 E5 D4 J1", [True, False, False, True, False]),  # move 4: the training game transposed
+        "x": ("E5 pass C3", [True, None, False]),  # move 3: train's stones after E5, but black to move
+    }
+    names = {}
+    for prefix, (moves, _) in held.items():
+        names[prefix] = name_in("val", prefix)
+        (src / names[prefix]).write_text(sgf(moves))
+    folder = sl_data.prepare_shards(src, 9, tmp_path / "cache", seed=0, val_fraction=0.5, test_fraction=0.0,
+                                    progress=False)
+    val = sl_data.load_shards(folder, "val")
+    assert sorted(val.names.tolist()) == sorted(names.values())
+    for prefix, (moves, flags) in held.items():
+        g = val.names.tolist().index(names[prefix])
+        marks = val.in_train[val.game_offsets[g]:val.game_offsets[g + 1]]
+        assert marks.tolist() == [bool(f) for f in flags], prefix
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["splits"]["val"]["positions_in_train"] == 7
+    assert len(sl_data.sample_events(val)[0]) == 12 - 7
+    assert len(sl_data.sample_events(val, exclude_train_positions=False)[0]) == 12
+    assert len(sl_data.fixed_samples(val, 100, 0)[0]) == 5
+    kept, _ = sl_data.sample_events(val)
+    assert not val.in_train[kept].any()
+    train = sl_data.load_shards(folder, "train")
+    assert train.in_train is None and len(sl_data.sample_events(train)[0]) == 4
