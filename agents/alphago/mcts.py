@@ -39,10 +39,12 @@ from typing import Callable
 import numpy as np
 import torch
 
+from agents.alphago.checkpoint import load_policy
+from agents.alphago.spec import parse_player_spec
 from games.go import _core
 from games.go import batch as go_batch
 from games.go.board import BLACK, EMPTY, Position, Rules
-from games.go.players import Analysis, MoveInfo
+from games.go.player import Analysis, MoveInfo
 from rlengine.search import Evaluation, Forest, SearchConfig, search
 
 __all__ = ["SCORINGS", "GoEvaluator", "MCTSOptions", "MCTSPlayer", "dirichlet_alpha", "make_mcts_player",
@@ -232,8 +234,6 @@ class MCTSPlayer:
         self.options = opts = options or MCTSOptions()
         self.checkpoint = str(checkpoint)
         if net is None:
-            from agents.alphago.sl import load_policy
-
             cfg, net, dev = load_policy(checkpoint, device=device or "cpu")
             encoder, board_size = cfg.network.encoder, cfg.data.board_size
         else:
@@ -256,7 +256,7 @@ class MCTSPlayer:
         self._rng = np.random.default_rng(self._seed)
         self._tree_pos: Position | None = None  # the position at the tree's root
         self._last_choice: int | None = None  # the move genmove returned last
-        self._time = None  # games.go.gtp.TimeSettings from set_time
+        self._time = None  # games.go.timecontrol.TimeSettings from set_time
         self._lock = threading.Lock()
         self.last_stats = None
 
@@ -432,11 +432,7 @@ class MCTSPlayer:
 def _playing_on(position: Position) -> Position:
     """``position``, or when two passes ended it, a copy whose passes do not end the game (the cleanup
     phase plays on from there)."""
-    if position.passes < 2:
-        return position
-    pos = position.copy()
-    pos._g[_core.PASSES] = 0
-    return pos
+    return position if position.passes < 2 else position.playing_on()
 
 
 def _moves_between(old: Position, new: Position, guess: int | None = None, max_moves: int = 2) -> list[int] | None:
@@ -480,22 +476,8 @@ def make_mcts_player(arg: str = "", *, seed: int | None = None) -> MCTSPlayer:
     ``scoring`` (default ``area``) says how the search values a game ended by two passes: ``area``
     removes dead stones first (GUIs, people, and ``rlengine match``, whose two passes start a cleanup
     phase); ``tromp-taylor`` scores the board as it stands."""
-    from agents.alphago.players import _parse_arg
-
-    path, options = _parse_arg(arg)
     usage = ("mcts:CHECKPOINT[,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R][,c_puct=C][,batch=B]"
              "[,expand=E][,scoring=area|tromp-taylor]")
-    if not path:
-        raise ValueError(f"player 'mcts' needs a checkpoint: {usage}")
-    unknown = sorted(set(options) - set(_OPTION_TYPES))
-    if unknown:
-        raise ValueError(f"player spec mcts:{arg}: unknown option {unknown[0]!r}; known options: "
-                         f"{', '.join(_OPTION_TYPES)}")
-    kw = {}
-    for key, value in options.items():
-        try:
-            kw["lam" if key == "lambda" else key] = _OPTION_TYPES[key](value)
-        except ValueError:
-            raise ValueError(f"player spec mcts:{arg}: {key} must be a {_OPTION_TYPES[key].__name__}, "
-                             f"got {value!r}") from None
+    path, options = parse_player_spec("mcts", arg, _OPTION_TYPES, usage=usage)
+    kw = {"lam" if key == "lambda" else key: value for key, value in options.items()}
     return MCTSPlayer(path, MCTSOptions(**kw), seed=seed)

@@ -320,6 +320,14 @@ class Position:
             self.last_move = move
         return target
 
+    def playing_on(self, *, inplace: bool = False) -> Position:
+        """This position with the count of consecutive passes back at zero, so that two passes no
+        longer end the game here (a KGS-style cleanup phase plays on from the position two passes
+        ended).  A copy, or ``self`` when ``inplace``."""
+        pos = self if inplace else self.copy()
+        pos._g[_core.PASSES] = 0
+        return pos
+
     def undo(self) -> Position:
         """The position before the last move (raises ValueError at the start)."""
         if self.parent is None:

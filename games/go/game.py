@@ -3,7 +3,7 @@
 ``Game`` holds a game: its rules, the position (played in place), the moves
 with their optional comments, the phase, how and when it ended, and the
 result, as a number and as an SGF ``GameRecord``.  ``play_game`` is the
-sequential driver: it asks two ``games.go.players.Player`` objects for moves
+sequential driver: it asks two ``games.go.player.Player`` objects for moves
 until the game is over.  ``rlengine match``, ``rlengine selfplay``,
 ``rlengine watch``, ``rlengine play`` and batched MCTS self-play all keep
 their games in a ``Game``; none has a loop of its own for the rules of the end.
@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from games.go import _core, coords
+from games.go import coords
 from games.go.board import (BLACK, WHITE, IllegalMoveError, Position, Rules, color_name, fixed_handicap_points,
                             opponent, score_to_result)
 from games.go.sgf import GameNode, GameRecord, Move, Setup
@@ -179,7 +179,7 @@ class Game:
                 self.phase = CLEANUP
                 self.cleanup_start = n
                 # the cleanup phase starts with no passes, as on KGS: players see a game going on
-                pos._g[_core.PASSES] = 0
+                pos.playing_on(inplace=True)
                 self._comment_last(f"two passes: cleanup phase (Tromp-Taylor here {score_to_result(self.first_score)}"
                                    f"); two more passes end the game")
             else:
