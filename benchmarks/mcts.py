@@ -103,7 +103,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.checkpoint:
-        from agents.alphago.sl import load_policy
+        from agents.alphago.checkpoint import load_policy
 
         cfg, net, device = load_policy(args.checkpoint, device=None if args.device == "auto" else args.device)
         encoder, size = cfg.network.encoder, cfg.data.board_size

@@ -6,7 +6,8 @@ its move-prediction accuracy; ``rlengine gtp --player policy:RUN`` plays it.
 
 from agents.alphago.config import SLRunConfig
 from agents.alphago.nets import PolicyCNN, build_policy_net
-from agents.alphago.sl import evaluate, load_policy, train
+from agents.alphago.checkpoint import load_policy
+from agents.alphago.sl import evaluate, train
 from agents.alphago.watch import watch
 from rlengine.registry import AgentSpec
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from games.go import _core
+from agents.alphago.checkpoint import load_policy
+from agents.alphago.spec import parse_player_spec
+from games.go import batch as go_batch
 from games.go.board import Position, Rules
-from games.go.gtp import GtpError
+from games.go.gtp_client import GtpError
 
 __all__ = ["BoardSizeError", "PolicyPlayer", "make_policy_player", "sensible_mask"]
 
@@ -28,15 +30,9 @@ class BoardSizeError(GtpError, ValueError):
 
 
 def sensible_mask(position: Position, color: int) -> np.ndarray:
-    """bool [N*N]: legal moves of ``color`` that do not fill its own single-point eye."""
-    m = position.size * position.size
-    mask = position.legal_mask(color)[:m].copy()
-    geo = position._geo
-    s = position._s
-    for p in np.flatnonzero(mask):
-        if _core.is_eye(s, geo.nbr, geo.num_nbr, geo.diag, geo.num_diag, p, color):
-            mask[p] = False
-    return mask
+    """bool [N*N]: legal moves of ``color`` that do not fill its own single-point eye (``_core.is_eye``);
+    the compiled row the tree's leaves carry (``games.go.batch.sensible_mask``), pass left out."""
+    return go_batch.sensible_mask(position, color)[:-1]
 
 
 class PolicyPlayer:
@@ -44,8 +40,6 @@ class PolicyPlayer:
 
     def __init__(self, checkpoint: str | Path, *, temperature: float = 0.0, seed: int | None = None,
                  device: str | None = None):
-        from agents.alphago.sl import load_policy
-
         if not (temperature >= 0 and np.isfinite(temperature)):
             raise ValueError(f"policy player: temperature must be a finite number >= 0, got {temperature!r}")
         self.checkpoint = str(checkpoint)
@@ -98,27 +92,8 @@ class PolicyPlayer:
         return int(np.flatnonzero(allowed)[self._rng.choice(len(probs), p=probs)])
 
 
-def _parse_arg(arg: str) -> tuple[str, dict[str, str]]:
-    parts = arg.split(",")
-    options: dict[str, str] = {}
-    while len(parts) > 1 and "=" in parts[-1]:
-        key, _, value = parts.pop().partition("=")
-        options[key.strip()] = value.strip()
-    return ",".join(parts), options
-
-
 def make_policy_player(arg: str = "", *, seed: int | None = None) -> PolicyPlayer:
     """Entry-point factory for ``policy:CHECKPOINT[,temperature=T]`` (a checkpoint or run directory)."""
-    path, options = _parse_arg(arg)
-    if not path:
-        raise ValueError("player 'policy' needs a checkpoint: policy:CHECKPOINT[,temperature=T] "
-                         "(a checkpoint folder or a run directory)")
-    unknown = sorted(set(options) - {"temperature"})
-    if unknown:
-        raise ValueError(f"player spec policy:{arg}: unknown option {unknown[0]!r}; known options: temperature")
-    try:
-        temperature = float(options.get("temperature", 0.0))
-    except ValueError:
-        raise ValueError(f"player spec policy:{arg}: temperature must be a number, "
-                         f"got {options['temperature']!r}") from None
-    return PolicyPlayer(path, temperature=temperature, seed=seed)
+    usage = "policy:CHECKPOINT[,temperature=T] (a checkpoint folder or a run directory)"
+    path, options = parse_player_spec("policy", arg, {"temperature": float}, usage=usage)
+    return PolicyPlayer(path, temperature=options.get("temperature", 0.0), seed=seed)

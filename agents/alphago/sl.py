@@ -1,9 +1,10 @@
 """Supervised-learning policy network (AlphaGo's "SL policy", Silver et al. 2016).
 
 Read top to bottom: device and optimiser, validation, the training loop (shards, sampler thread,
-schedule, evaluation, checkpoints, resume), then evaluation of a checkpoint (``rlengine watch`` is in
-``agents.alphago.watch``).  A "position" is one move event of a game (passes excluded); the network predicts the
-expert's move from the planes of ``games.go.features``.
+schedule, evaluation, checkpoints, resume), then evaluation of a checkpoint (loading and saving a policy
+for inference is ``agents.alphago.checkpoint``; ``rlengine watch`` is ``agents.alphago.watch``).  A
+"position" is one move event of a game (passes excluded); the network predicts the expert's move from the
+planes of ``games.go.features``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +21,10 @@ from torch import nn
 from tqdm import tqdm
 
 from agents.alphago import data as sl_data
+from agents.alphago.checkpoint import AGENT_NAME, PREFIX, load_policy
 from agents.alphago.config import SLRunConfig
 from agents.alphago.nets import build_policy_net
-from rlengine.config import ConfigError, load_config, to_toml
+from rlengine.config import ConfigError, to_toml
 from rlengine.runtime import (
     CheckpointError,
     MetricsLogger,
@@ -37,12 +38,9 @@ from rlengine.runtime import (
 )
 from rlengine.seeding import derive_seed, seed_everything
 
-__all__ = ["evaluate", "evaluate_positions", "load_policy", "save_policy", "train"]
+__all__ = ["evaluate", "evaluate_positions", "train"]
 
 log = logging.getLogger(__name__)
-
-AGENT_NAME = "alphago"
-PREFIX = "policy"
 
 
 # ---- device, optimiser -------------------------------------------------------------------------------
@@ -225,31 +223,7 @@ def train(cfg: SLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
             "step": c["step"], "positions": c["step"] * t.batch_size, "samples_per_s": rate, "device": str(device)}
 
 
-# ---- checkpoints for inference ------------------------------------------------------------------------------------
-
-
-def load_policy(path: str | Path, *, device: str | None = None) -> tuple[SLRunConfig, nn.Module, torch.device]:
-    """(config, network in eval mode, device) of an alphago SL checkpoint; CheckpointError names the path."""
-    ckpt = load_checkpoint(path)
-    if ckpt.agent != AGENT_NAME:
-        raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not {AGENT_NAME}")
-    try:
-        cfg = load_config(SLRunConfig, data=tomllib.loads(ckpt.config_toml))
-    except (ConfigError, tomllib.TOMLDecodeError) as exc:
-        raise CheckpointError(f"{ckpt.path / 'config.toml'}: {exc}") from None
-    dev = pick_device(device or cfg.run.device)
-    net = build_policy_net(cfg.network, cfg.data.board_size)
-    load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
-    return cfg, net.to(dev).eval(), dev
-
-
-def save_policy(cfg: SLRunConfig, net: nn.Module, directory: str | Path, *, step: int = 0) -> Path:
-    """Write ``net`` as a policy checkpoint (no optimiser state) that ``load_policy`` and the ``policy:`` /
-    ``mcts:`` players read; an untrained ``build_policy_net`` gives a uniform-ish baseline for tests."""
-    tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
-    return save_checkpoint(directory, step, agent=AGENT_NAME, tensors=tensors, optimizer=None,
-                           state={"board_size": cfg.data.board_size, "encoder": cfg.network.encoder},
-                           config_toml=to_toml(cfg))
+# ---- evaluation of a checkpoint ------------------------------------------------------------------------------
 
 
 def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int | None = None,

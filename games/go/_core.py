@@ -512,9 +512,41 @@ def rebuild(s, g, nbr, num_nbr, zob, colors):
             _put(s, g, nbr, num_nbr, zob, p, colors[p])
 
 
+@njit(cache=True)
+def eye_rule(all_own, num_diag, num_opp_diag):
+    """The own-eye rule from counts (see ``is_eye``): every on-board orthogonal neighbour is the
+    mover's (``all_own``), and of the ``num_diag`` on-board diagonal points at most one (in the
+    centre, ``num_diag`` 4) or none (on the edge or in a corner) is the opponent's.
+
+    ``is_eye`` reads the counts off the board; the rollout policy's 3x3 pattern code, which has them
+    at hand for both colours in one read (``games.go.rollout``), calls this rule directly.
+    """
+    if not all_own:
+        return False
+    if num_diag < 4:
+        return num_opp_diag == 0
+    return num_opp_diag < 2
+
+
 @njit(cache=True, inline="always")
 def is_eye(s, nbr, num_nbr, diag, num_diag, p, c):
-    """p is a single-point eye of colour c: all neighbours c, few enemy diagonals."""
+    """p is a single-point eye of colour c: every neighbour is c, and at most one diagonal point (none
+    on the edge or in a corner) is the opponent's (``eye_rule``).
+
+    The one own-eye test of the engine: the uniform random playouts (``_pick_random``), the rollout
+    policy's candidates, the sensibleness feature plane, the moves the tree may try (``batch``'s legal
+    rows) and the ``policy:`` player (``batch.sensible_mask``) never fill such a point.  It is a rule
+    of thumb, and it leaves these out although they can be right:
+
+    - connecting through the eye to save an own chain in atari whose only liberty is the eye (the
+      opponent could capture by playing there): the rule still calls it an eye, so no player of ours
+      considers the move, and the tree can never play it today;
+    - any other move into such a point that a strong player would choose (rare: under area scoring,
+      filling one's own eye never gains a point by itself).
+
+    An opponent diagonal stone counts whether or not it can be captured, and two- or more-point eyes are
+    not eyes here.  With only eye points (and illegal moves) left, our players pass.
+    """
     for k in range(num_nbr[p]):
         if s[COLOR, nbr[p, k]] != c:
             return False
@@ -523,9 +555,7 @@ def is_eye(s, nbr, num_nbr, diag, num_diag, p, c):
     for k in range(num_diag[p]):
         if s[COLOR, diag[p, k]] == opp:
             bad += 1
-    if num_diag[p] < 4:
-        return bad == 0
-    return bad < 2
+    return eye_rule(True, num_diag[p], bad)
 
 
 @njit(cache=True)

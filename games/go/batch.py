@@ -22,6 +22,8 @@ legal).  From these:
                    returns each playout's final owner of every point.  A playout
                    counts its own passes and moves: from a terminal leaf (two
                    passes) it still plays, and so captures the dead stones.
+``sensible_mask``  the same row of moves the tree may try, for one ``Position``
+                   (the ``policy:`` player's moves).
 
 ``Roots.advance`` plays one move in every root in place (compiled: state, superko
 history, last moves and the encoders' history), so that batched self-play need not
@@ -53,7 +55,8 @@ from games.go._pool import run_slices
 from games.go._core import COLOR, EMPTY, EMPTY_LIST, KO, KO_SIMPLE, MOVES, NUM_EMPTY, NUM_HIST, PASSES, TO_MOVE
 from games.go.board import KO_RULES, color_name
 
-__all__ = ["Leaves", "Roots", "encode_leaves", "owner_leaves", "play_and_encode", "play_paths", "rollout_leaves"]
+__all__ = ["Leaves", "Roots", "encode_leaves", "owner_leaves", "play_and_encode", "play_paths", "rollout_leaves",
+           "sensible_mask"]
 
 _OLD = _features._OLD
 _NO_ENCODE = -1
@@ -228,6 +231,21 @@ def _sensible_row(s, g, hist, nbr, num_nbr, diag, num_diag, zob, c, ko_rule, all
             row[p] = True  # not in the history: no need to scan it
             continue
         row[p] = not _core.repeats(hist, n_hist, x, opp, ko_rule)
+
+
+def sensible_mask(position, color: int | None = None) -> np.ndarray:
+    """bool [N*N + 1]: the moves of ``color`` (default: the side to move) in ``position`` that its rules
+    allow and that do not fill ``color``'s own single-point eye (``_core.is_eye``), pass True: the row
+    a leaf of this position carries in ``Leaves.legal`` (the same compiled ``_sensible_row``)."""
+    c = position.to_move if color is None else int(color)
+    if c not in (1, 2):
+        raise ValueError(f"color must be BLACK (1) or WHITE (2), got {color!r}")
+    geo = position._geo
+    row = np.empty(position.size * position.size + 1, np.bool_)
+    bloom = np.empty(_BLOOM_WORDS, np.uint64)
+    _sensible_row(position._s, position._g, position._hist.arr, geo.nbr, geo.num_nbr, geo.diag, geo.num_diag,
+                  geo.zob, c, KO_RULES[position.rules.ko], position.rules.allow_suicide, row, bloom)
+    return row
 
 
 @njit(cache=True, nogil=True)

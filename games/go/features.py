@@ -44,7 +44,11 @@ alphago48 (Silver et al. 2016, Extended Data Table 2):
   (legal empty points only, so bucket 0 marks "legal, captures nothing").
 - 28-35 self-atari size: if playing here leaves the new own chain with
   exactly one liberty, the size of that chain (stones, the played one
-  included), 1..7, >=8 (legal empty points only).
+  included), 1..7, >=8 (legal empty points only).  The liberty count is
+  exact, as in planes 36-43, captures included: a move that captures two or
+  more stones and still leaves one liberty is a self-atari here, while the
+  rollout policy's SELF_ATARI feature (``games.go.rollout``) never counts a
+  capture of two or more stones.
 - 36-43 liberties after move: distinct liberties of the own chain formed by
   playing here, after removing the stones it captures (a captured stone next
   to the new chain becomes a liberty), 1..7, >=8 (legal empty points only).
@@ -538,7 +542,7 @@ def _encode_state(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_dia
         captured = 0
         has_empty = False
         survives = False
-        all_own = True  # every neighbour is an own stone (the first test of _core.is_eye)
+        all_own = True  # every neighbour is an own stone (is_eye's first test, read here for free)
         for k in range(num_nbr[p]):
             t = nbr[p, k]
             ct = s[COLOR, t]
@@ -615,16 +619,9 @@ def _encode_state(s, ko, c, age, boards, code, tmap, nbr, num_nbr, diag, num_dia
         out[P_LIBS_AFTER + (n if n < 8 else 8) - 1, q] = 1
         if n == 1:
             out[P_SELF_ATARI + (size_after if size_after < 8 else 8) - 1, q] = 1
-        # sensibleness: not an eye in the sense of _core.is_eye, written out here because a call
-        # per point costs more in numba's reference counting of its array arguments than the test
-        eye = all_own
-        if all_own:
-            bad = 0
-            for k in range(num_diag[p]):
-                if s[COLOR, diag[p, k]] == opp:
-                    bad += 1
-            eye = bad == 0 if num_diag[p] < 4 else bad < 2
-        if not eye:
+        # sensibleness: not an own eye.  is_eye decides (inline="always": no call); all_own only spares
+        # its body at the many points with a neighbour that is not own, where it is False anyway
+        if not (all_own and _core.is_eye(s, nbr, num_nbr, diag, num_diag, p, c)):
             out[P_SENSIBLE, q] = 1
 
     if not need_ladder:

@@ -1,81 +1,22 @@
-"""What sits behind ``genmove``: the ``Player`` protocol, the analysis records and the random player.
-
-A player answers ``genmove(position, color)`` with a flat move index
-(``position.pass_move`` to pass) or ``None`` to resign.  Optional hooks:
-``reset(rules)`` on a new game, ``observe(color, move)`` after every move of
-the game (either side's), ``reseed(seed)`` before a game, ``set_time(settings)``
-(a ``games.go.timecontrol.TimeSettings``; ``timecontrol.move_budget`` turns it
-into seconds per move) when the clock changes, ``close()`` to free what it holds.
-
-Optional search methods (``GtpEngine`` checks them with ``getattr`` and offers
-the GTP commands that need them only when they exist):
-
-- ``analyze(position, color, *, visits=None, seconds=None, stop=None, callback=None,
-  interval=1.0) -> Analysis``: search for ``color`` in ``position`` until the
-  budget is used (``visits`` root visits to add, ``seconds``) or ``stop`` (a
-  ``threading.Event``) is set; with no budget at all it runs until ``stop``
-  (which is then required).  Calls ``callback(Analysis)`` about every
-  ``interval`` seconds; commits no move.  GTP ``lz-analyze`` needs it.
-- ``genmove_analyze(position, color, *, callback=None, interval=1.0) -> int | None``:
-  exactly ``genmove`` (same budget, from the clock or the player's own
-  visit count; same move choice and resign rule), calling
-  ``callback(Analysis)`` about every ``interval`` seconds while it thinks.
-  GTP ``lz-genmove_analyze`` needs it.
-- ``ownership(position) -> np.ndarray``: float [N*N] in [-1, 1], +1 = black owns
-  the point at the end of the game.  GTP ``final_score`` and
-  ``final_status_list`` use it to find dead stones.
-- ``genmove_cleanup(position, color)``: like ``genmove``, but keeps playing
-  (never passes) while the opponent's dead stones remain on the board
-  (GTP ``kgs-genmove_cleanup``; plain ``genmove`` otherwise).
+"""The players that ship with ``games.go``: ``random`` and ``gtp:COMMAND``.
 
 Players are found by name through the ``rlengine.players`` entry points:
-``random`` (``make_random_player``) and ``gtp:COMMAND`` (``make_gtp_player``,
-an external engine such as GNU Go).
+``random`` (``make_random_player``, uniformly random moves that do not fill
+one's own eye) and ``gtp:COMMAND`` (``make_gtp_player``, an external engine
+such as GNU Go).  The ``Player`` protocol they follow, with its optional hooks
+and search methods, and the analysis records are in ``games.go.player``
+(re-exported here).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
-
-import numpy as np
-
-from games.go import _core
+from games.go import _core, coords
 from games.go.board import BLACK, Position, Rules
+from games.go.gtp_client import GtpClient, GtpError, GtpResponseError
+from games.go.player import Analysis, MoveInfo, Player
 
 __all__ = ["Analysis", "EngineError", "GtpPlayer", "MoveInfo", "Player", "RandomPlayer", "make_gtp_player",
            "make_random_player"]
-
-
-@dataclass(frozen=True)
-class MoveInfo:
-    """Search statistics of one move at the root."""
-
-    move: int  # flat index, pass = N*N
-    visits: int
-    winrate: float  # in [0, 1], for the colour that is searching (the one to move at the root)
-    prior: float  # in [0, 1]
-    pv: tuple[int, ...]  # principal variation, starting with `move`
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """A snapshot of a search: the root's statistics and its children's."""
-
-    color: int  # who is to move (BLACK=1 / WHITE=2)
-    moves: tuple[MoveInfo, ...]  # children with visits > 0, most visited first
-    visits: int  # root visits
-    winrate: float  # root value as a win probability for `color`
-    # float [N*N] in [-1, 1], +1 = black owns (None when unknown); not compared (arrays have no truth value)
-    ownership: np.ndarray | None = field(default=None, compare=False)
-
-
-@runtime_checkable
-class Player(Protocol):
-    name: str
-
-    def genmove(self, position: Position, color: int) -> int | None:
-        """The move to play (flat index, pass = N*N), or None to resign."""
 
 
 class RandomPlayer:
@@ -174,8 +115,6 @@ class GtpPlayer:
         return shlex.split(self.command.replace("{seed}", str(seed % 2**31 if seed is not None else 0)))
 
     def _start(self) -> None:
-        from games.go.gtp import GtpClient, GtpError
-
         argv = self._argv()
         try:
             self._client = GtpClient(argv, timeout=self.timeout)
@@ -194,15 +133,13 @@ class GtpPlayer:
 
     def _error(self, command: str, exc: Exception) -> EngineError:
         client = self._client
-        tail = "\n".join(client._stderr_tail) if client is not None else ""
+        tail = client.stderr_tail if client is not None else ""
         message = str(exc)
         if tail and tail not in message:
             message += f"; its stderr ends with:\n{tail}"
         return EngineError(f"GTP engine {self.command!r} failed on {command!r}: {message}")
 
     def _send(self, command: str) -> str:
-        from games.go.gtp import GtpError, GtpResponseError
-
         if self._client is None:
             raise EngineError(f"GTP engine {self.command!r} is closed")
         try:
@@ -263,8 +200,6 @@ class GtpPlayer:
                           f"for every move or pass positions played without inplace")
 
     def _sync(self, position: Position) -> None:
-        from games.go import coords
-
         if self._rules is None or self._rules.size != position.size or self._rules.komi != position.rules.komi:
             self.reset(position.rules)
             self._observed = None
@@ -294,8 +229,6 @@ class GtpPlayer:
         return self._genmove(position, color, cleanup=True)
 
     def _genmove(self, position: Position, color: int, *, cleanup: bool) -> int | None:
-        from games.go import coords
-
         command = "kgs-genmove_cleanup" if cleanup and self._knows_cleanup() else "genmove"
         full = f"{command} {'b' if color == BLACK else 'w'}"
         answer = self._send(full).strip()

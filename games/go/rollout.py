@@ -18,9 +18,15 @@ colours are relative to the mover, "atari" means the chain has one liberty):
               captures or has at least two "liberty sources" (empty orthogonal
               neighbours plus own orthogonal neighbour stones not in atari).
 ``CAPTURE``   (1) p is the liberty of an opponent chain in atari.
-``SELF_ATARI``(1) after p the mover's chain has exactly one liberty (exact
-              count, captures included).  Its weight must be <= 0 (training
-              projects it), which lets playouts sample it exactly by rejection.
+``SELF_ATARI``(1) after p the mover's chain has exactly one liberty, where a
+              captured lone stone counts as the one liberty it leaves, and a
+              move that captures a chain of two or more stones is never a
+              self-atari (even when the new chain is left with one liberty;
+              the alphago48 feature planes 28-35 of ``games.go.features`` count
+              exactly and call that move a self-atari).  Trained weights depend
+              on this definition (``_self_atari``).  Its weight must be <= 0
+              (training projects it), which lets playouts sample it exactly by
+              rejection.
 ``RESP``      (2**16) response pattern: the 12-point diamond (Manhattan distance
               <= 2) around the previous move, each point in the 6 orthogonal
               states above, together with p's place in the diamond, made
@@ -239,9 +245,8 @@ def _local(s, nb8, canon, p, c):
                 st = 3
                 bad_diag += 1
         code |= st << (12 + 2 * i)
-    if own_all + offb == 4:  # all on-board orthogonal neighbours are c: eye test (as _core.is_eye)
-        if (ndiag < 4 and bad_diag == 0) or (ndiag == 4 and bad_diag < 2):
-            return False, 0, 0, 0
+    if _core.eye_rule(own_all + offb == 4, ndiag, bad_diag):  # the counts of _core.is_eye, read above
+        return False, 0, 0, 0
     save = 1 if own_atari > 0 and (capture == 1 or empties + own_ok >= 2) else 0
     return True, np.int64(canon[code]), save, capture
 
@@ -256,10 +261,13 @@ def _base_score(s, nb8, canon, w, p, c):
 
 @njit(cache=True)
 def _self_atari(s, nbr, num_nbr, p, c):
-    """After c plays empty p, its chain has exactly one liberty.
+    """After c plays empty p, its chain has exactly one liberty (the SELF_ATARI feature).
 
     A capture of two or more stones counts as no self-atari; a single captured
-    stone counts as the liberty it leaves.
+    stone counts as the liberty it leaves.  Not the exact count of the feature
+    planes (``games.go.features``), which do call a capture of two or more
+    stones that leaves one liberty a self-atari; trained weights depend on this
+    definition, so it stays.
     """
     a = -1
     for k in range(num_nbr[p]):
@@ -478,9 +486,8 @@ def _side_score(canon, ew, code, empties, own_ok, own_atari, capture, offb, ndia
     legal = empties > 0 or own_ok > 0 or capture
     if not legal:
         return 0.0
-    if own_ok + own_atari + offb == 4:
-        if (ndiag < 4 and bad_diag == 0) or (ndiag == 4 and bad_diag < 2):
-            return 0.0
+    if _core.eye_rule(own_ok + own_atari + offb == 4, ndiag, bad_diag):  # _core.is_eye's rule
+        return 0.0
     x = ew[OFF_PAT3 + canon[code]]
     if capture:
         x *= ew[OFF_CAPTURE]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from games.go.board import Position, Rules
 from games.go.game import Game, default_move_cap
 from games.go.game import play_game as _play
-from games.go.players import Player
+from games.go.player import Player
 from games.go.sgf import GameRecord
 
 __all__ = ["play_game"]

@@ -12,7 +12,7 @@ from agents.alphago.mcts import GoEvaluator, MCTSOptions, MCTSPlayer, make_mcts_
 from agents.alphago.nets import PolicyValueResNet, build_policy_net
 from agents.alphago.players import PolicyPlayer
 from agents.alphago.selfplay import MCTSSelfPlay
-from agents.alphago.sl import save_policy
+from agents.alphago.checkpoint import save_policy
 from games.go import coords
 from games.go.board import BLACK, WHITE, Position, Rules
 from rlengine.config import load_config
@@ -159,7 +159,7 @@ def test_player_spec(untrained9):
     assert p.config.leaves_per_tree == 4
     with pytest.raises(ValueError, match="unknown option 'simulations'"):
         make_mcts_player(f"{untrained9},simulations=5")
-    with pytest.raises(ValueError, match="sims must be a int"):
+    with pytest.raises(ValueError, match="sims must be an integer"):
         make_mcts_player(f"{untrained9},sims=many")
     with pytest.raises(ValueError, match="value head"):
         make_mcts_player(f"{untrained9},lambda=0.5")

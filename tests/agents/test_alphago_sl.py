@@ -219,6 +219,8 @@ def test_policy_player_over_gtp(trained, rlengine_cmd):
         load_player("policy:/nonexistent/run")
     with pytest.raises(ValueError, match="unknown option 'temp'"):
         load_player(f"policy:{run},temp=1")
+    with pytest.raises(ValueError, match="temperature must be a number, got 'hot'"):
+        load_player(f"policy:{run},temperature=hot")
     sampler = load_player(f"policy:{run},temperature=1.5", seed=0)
     assert sampler.temperature == 1.5
 
@@ -250,7 +252,7 @@ def test_policy_player_takes_the_logits_of_a_policy_value_network(tmp_path, monk
     """A network returning (logits [B, N*N + 1], value [B]) drives the policy: player (``self.net(x)[0]`` used
     to take the whole logits tensor, and genmove crashed).  No config kind builds a policy-value network
     yet, so the checkpoint's network is built as one here."""
-    from agents.alphago import sl
+    from agents.alphago import checkpoint
     from agents.alphago.nets import PolicyValueResNet
     from agents.alphago.players import PolicyPlayer, sensible_mask
     from games.go.board import BLACK, Position, Rules
@@ -261,10 +263,10 @@ def test_policy_player_takes_the_logits_of_a_policy_value_network(tmp_path, monk
     def build(net_cfg, size):
         return PolicyValueResNet(num_planes(net_cfg.encoder), size, filters=8, blocks=1)
 
-    monkeypatch.setattr(sl, "build_policy_net", build)
+    monkeypatch.setattr(checkpoint, "build_policy_net", build)
     torch.manual_seed(0)
     net = build(cfg.network, 9).eval()
-    ckpt = sl.save_policy(cfg, net, tmp_path / "checkpoints")
+    ckpt = checkpoint.save_policy(cfg, net, tmp_path / "checkpoints")
     player = PolicyPlayer(ckpt)
     assert isinstance(player.net, PolicyValueResNet)
     pos = Position.empty(Rules(size=9, komi=7.5)).play(40).play(41)

@@ -10,7 +10,7 @@ import pytest
 
 from games.go import sgf
 from games.go.board import Rules
-from games.go.gtp import GtpClient
+from games.go.gtp_client import GtpClient
 from games.go.players import GtpPlayer
 from rlengine.match import MatchError, MatchSpec, run_match, wilson_interval
 

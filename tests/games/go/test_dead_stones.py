@@ -11,7 +11,7 @@ import pytest
 from games.go import BLACK, EMPTY, WHITE, Position, Rules, _core, coords, scoring
 from games.go import batch as GB
 from games.go.board import score_to_result
-from games.go.gtp import GtpClient
+from games.go.gtp_client import GtpClient
 from games.go.rollout import OFF_SELF_ATARI, RolloutPolicy, num_features
 
 FINISHED = """

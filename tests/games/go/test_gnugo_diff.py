@@ -13,7 +13,7 @@ import random
 import pytest
 
 from games.go import coords
-from games.go.gtp import GtpClient, GtpResponseError
+from games.go.gtp_client import GtpClient, GtpResponseError
 
 
 def _stones(client: GtpClient, color: str) -> set[str]:

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from games.go import Rules
-from games.go.gtp import GtpClient, GtpEngine, GtpResponseError, GtpTimeout, parse_command, preprocess_line
+from games.go.gtp import GtpEngine, parse_command, preprocess_line
+from games.go.gtp_client import GtpClient, GtpResponseError, GtpTimeout
 from games.go.players import RandomPlayer
 
 

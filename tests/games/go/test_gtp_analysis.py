@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from games.go import BLACK, WHITE, Position, Rules, _core, coords, scoring
 from games.go.gtp import GtpEngine, lz_info_line
-from games.go.players import Analysis, MoveInfo, RandomPlayer
+from games.go.player import Analysis, MoveInfo
+from games.go.players import RandomPlayer
 
 
 class FlatMonteCarlo:

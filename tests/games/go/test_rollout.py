@@ -67,6 +67,39 @@ def test_self_atari_eye_and_suicide():
     assert pol.move_probs(eye)[0] == 0
 
 
+def test_self_atari_by_capturing_two_stones_is_not_the_rollout_feature_but_is_a_feature_plane():
+    """The two definitions the docstrings state: black A5 captures the two white stones B5 C5 and is then
+    left with one liberty (B5).  The rollout feature never counts a capture of two or more stones; the
+    alphago48 planes count liberties exactly (self-atari size 1, one liberty after the move)."""
+    from games.go.features import P_LIBS_AFTER, P_SELF_ATARI, encode_position
+
+    pos = board("""
+        . O O X .
+        O X X . .
+        . . . . .
+        . . . . .
+        . . . . .
+    """)
+    assert pos.is_legal(0)
+    after = pos.play(0)
+    assert after.liberties_at(0) == 1 and after.captures[BLACK] == 2  # a self-atari, counted exactly
+    feats = names(R.RolloutPolicy(random_weights(), 5), pos)
+    assert "capture" in feats[0] and "self_atari" not in feats[0]
+    x = encode_position(pos, "alphago48").reshape(48, 25)
+    assert x[P_SELF_ATARI, 0] == 1 and x[P_SELF_ATARI + 1:P_SELF_ATARI + 8, 0].sum() == 0
+    assert x[P_LIBS_AFTER, 0] == 1
+    # a lone captured stone counts as its liberty: still a self-atari for the rollout feature
+    lone = board("""
+        . O X . .
+        O X . . .
+        . . . . .
+        . . . . .
+        . . . . .
+    """)
+    assert lone.play(0).liberties_at(0) == 1
+    assert "self_atari" in names(R.RolloutPolicy(random_weights(), 5), lone)[0]
+
+
 def test_response_features_follow_the_last_two_moves():
     pol = R.RolloutPolicy(random_weights(), 9)
     pos = Position.empty(Rules(size=9)).play(40)  # black E5, white to move

@@ -14,7 +14,7 @@ import tarfile
 import pytest
 
 from games.go import coords
-from games.go.gtp import GtpClient
+from games.go.gtp_client import GtpClient
 from games.go.sgf import SgfError, SgfStats, iter_games
 
 
