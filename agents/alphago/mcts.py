@@ -112,8 +112,10 @@ class GoEvaluator:
         self.roots = None
         self.leaf_time = self.net_time = self.rollout_time = 0.0
 
-    def set_roots(self, positions: list[Position]) -> None:
-        self.roots = go_batch.Roots.from_positions(positions)
+    def set_roots(self, positions: list[Position], *, move_cap: int | None = None) -> None:
+        """The roots of the next search; ``move_cap``: leaves at that many game moves are terminal
+        (self-play's cap; None, for GTP games, means no cap)."""
+        self.roots = go_batch.Roots.from_positions(positions, move_cap=move_cap)
 
     def __call__(self, tree_of, paths, depths, need_priors) -> Evaluation:
         t0 = time.perf_counter()

@@ -21,7 +21,6 @@ from typing import Callable
 import numpy as np
 
 from agents.alphago.mcts import GoEvaluator, dirichlet_alpha
-from games.go import batch as go_batch
 from games.go.board import Position, Rules
 from games.go.game import Game, default_move_cap
 from games.go.sgf import GameRecord
@@ -75,7 +74,7 @@ class MCTSSelfPlay:
     def play_move(self) -> list[GameRecord]:
         """One move in every game; returns the records of the games that ended with it."""
         # the tree's cap is the games' cap: a game never stops at a position the tree thinks goes on
-        self.evaluator.roots = go_batch.Roots.from_positions(self.positions, move_cap=self.max_moves)
+        self.evaluator.set_roots(self.positions, move_cap=self.max_moves)
         st = search(self.forest, self.evaluator, self.sims, self.config, rng=self.rng)
         self.stats = SearchStats(*(a + b for a, b in zip(self.stats, st)))
         self.last_games = []
