@@ -401,7 +401,8 @@ class MCTSPlayer:
         stands, so it is searched with ``scoring=tromp-taylor`` whatever the option says; a position
         whose two passes started the phase is searched as if they had not ended the game.
         """
-        position = _playing_on(position)
+        if position.is_over:  # the two passes that started the cleanup phase: play on from there
+            position = position.playing_on()
         move = self._genmove(position, color, "tromp-taylor")
         if move is None or move != position.pass_move:
             return position.pass_move if move is None else move
@@ -429,12 +430,6 @@ class MCTSPlayer:
     def stats(self) -> dict:
         st = self.last_stats
         return {} if st is None else st._asdict()
-
-
-def _playing_on(position: Position) -> Position:
-    """``position``, or when two passes ended it, a copy whose passes do not end the game (the cleanup
-    phase plays on from there)."""
-    return position if position.passes < 2 else position.playing_on()
 
 
 def _moves_between(old: Position, new: Position, guess: int | None = None, max_moves: int = 2) -> list[int] | None:
