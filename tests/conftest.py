@@ -39,3 +39,15 @@ def tom_archive() -> Path:
             pytest.fail(f"shared data missing in CI: {path}")
         pytest.skip(f"game archive not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One real local Ray instance for the whole test session: ``ray.init(num_cpus=2)``, no dashboard
+    (DESIGN.md §4).  Multi-node tests start their own ``ray.cluster_utils.Cluster``
+    in a subprocess, so they do not disturb it."""
+    ray = pytest.importorskip("ray")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()

@@ -1,5 +1,6 @@
-"""Runtime: run directories, checkpoints, metrics (Ray wiring comes with the self-play issue)."""
+"""Runtime: self-play actors (in-process or on Ray), run directories, checkpoints, metrics."""
 
+from rlengine.runtime._actors import ActorPool, WorkerError, connect_ray, set_thread_counts
 from rlengine.runtime._atomic import atomic_write_bytes, atomic_write_text
 from rlengine.runtime._checkpoint import (
     Checkpoint,
@@ -15,6 +16,7 @@ from rlengine.runtime._run_dir import MetricsLogger, RunDir
 from rlengine.runtime._torch_state import pick_device, restore_rng_state, rng_state
 
 __all__ = [
+    "ActorPool",
     "Checkpoint",
     "CheckpointError",
     "MetricsLogger",
@@ -30,4 +32,7 @@ __all__ = [
     "restore_rng_state",
     "rng_state",
     "save_checkpoint",
+    "set_thread_counts",
+    "WorkerError",
+    "connect_ray",
 ]
