@@ -106,7 +106,7 @@ def main() -> None:
         from agents.alphago.checkpoint import load_policy
 
         cfg, net, device = load_policy(args.checkpoint, device=None if args.device == "auto" else args.device)
-        encoder, size = cfg.network.encoder, cfg.data.board_size
+        encoder, size = cfg.network.encoder, cfg.board_size
         net_name = f"{args.checkpoint} ({cfg.network.kind} {cfg.network.layers}x{cfg.network.filters}, {encoder})"
     else:
         device = pick_device(args.device)

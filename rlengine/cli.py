@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=None, help="seed (overrides run.seed)")
     tr.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config value, e.g. --set dqn.lr=1e-4 (repeatable)")
+    tr.add_argument("--address", default=None, metavar="ADDR",
+                    help="self-play runs: join a running Ray cluster (auto, or HOST:PORT) instead of starting Ray "
+                         "in this process (the default: runtime.num_cpus CPUs, no dashboard, 127.0.0.1 only)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     tr.set_defaults(func=_cmd_train)
@@ -257,7 +260,14 @@ def _cmd_train(args) -> int:
         overrides = list(args.overrides) + ([f"run.seed={args.seed}"] if args.seed is not None else [])
         cfg = load_config(agent.config_class, args.config, overrides=overrides)
         run_dir = args.run_dir or Path("runs") / cfg.run.name
-        result = agent.train(cfg, run_dir, progress=not args.no_progress)
+        extra = {}
+        if args.address is not None:
+            import inspect
+
+            if "address" not in inspect.signature(agent.train).parameters:
+                raise ValueError(f"agent {agent.name!r} does not run on Ray; --address does not apply")
+            extra["address"] = args.address
+        result = agent.train(cfg, run_dir, progress=not args.no_progress, **extra)
     except ValueError as exc:
         raise _fail(exc) from None
     print(json.dumps({"run_dir": str(run_dir), **(result or {})}))

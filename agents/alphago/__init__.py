@@ -1,10 +1,12 @@
-"""AlphaGo (Silver et al. 2016): the supervised-learning policy network, from SGF games to a player.
+"""AlphaGo (Silver et al. 2016): the SL policy from SGF games, the RL policy from self-play, players.
 
 ``rlengine train configs/go19_sl.toml`` trains the SL policy; ``rlengine eval RUN --sgf GAMES`` measures
-its move-prediction accuracy; ``rlengine gtp --player policy:RUN`` plays it.
+its move-prediction accuracy; ``rlengine train configs/go9_rl.toml`` trains the RL policy from it
+(agent ``alphago_rl``, self-play on Ray actors); ``rlengine gtp --player policy:RUN`` plays either.
 """
 
-from agents.alphago.config import SLRunConfig
+from agents.alphago import rl
+from agents.alphago.config import RLRunConfig, SLRunConfig
 from agents.alphago.nets import PolicyCNN, build_policy_net
 from agents.alphago.checkpoint import load_policy
 from agents.alphago.sl import evaluate, train
@@ -12,5 +14,6 @@ from agents.alphago.watch import watch
 from rlengine.registry import AgentSpec
 
 AGENT = AgentSpec(name="alphago", config_class=SLRunConfig, train=train, evaluate=evaluate, watch=watch)
+RL_AGENT = AgentSpec(name="alphago_rl", config_class=RLRunConfig, train=rl.train, evaluate=rl.evaluate, watch=watch)
 
-__all__ = ["AGENT", "PolicyCNN", "SLRunConfig", "build_policy_net", "evaluate", "load_policy", "train", "watch"]
+__all__ = ["AGENT", "PolicyCNN", "RLRunConfig", "RL_AGENT", "SLRunConfig", "build_policy_net", "evaluate", "load_policy", "train", "watch"]

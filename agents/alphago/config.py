@@ -1,11 +1,11 @@
-"""AlphaGo SL-policy run config: one frozen dataclass per section of the TOML file."""
+"""AlphaGo run configs (SL policy, RL policy): one frozen dataclass per section of the TOML file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CheckpointSection", "DataSection", "EvalSection", "NetworkSection", "RunSection", "SLRunConfig",
-           "TrainSection"]
+__all__ = ["CheckpointSection", "DataSection", "EvalSection", "GameSection", "NetworkSection", "RLLogSection",
+           "RLRunConfig", "RLRunSection", "RLSection", "RunSection", "RuntimeSection", "SLRunConfig", "TrainSection"]
 
 _ENCODERS = ("alphago48", "alphago49", "agz17")  # games.go.features.ENCODERS (checked again when encoding)
 
@@ -145,3 +145,113 @@ class SLRunConfig:
     train: TrainSection = field(default_factory=TrainSection)
     eval: EvalSection = field(default_factory=EvalSection)
     checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+
+    @property
+    def board_size(self) -> int:
+        return self.data.board_size
+
+
+# ---- the RL policy run (agents.alphago.rl) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RLRunSection:
+    agent: str = "alphago_rl"
+    name: str = "go9_rl"
+    seed: int = 0
+    device: str = "auto"  # the learner's device: auto | cpu | cuda | cuda:N (actors infer on CPU)
+
+    def __post_init__(self):
+        _check(self.agent == "alphago_rl", "run.agent",
+               f"this config is for the alphago_rl agent, got {self.agent!r}")
+        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"), "run.device",
+               f"expected auto, cpu or cuda[:N], got {self.device!r}")
+
+
+@dataclass(frozen=True)
+class GameSection:
+    board_size: int = 9
+    komi: float = 7.5
+    ko: str = "positional"  # positional | situational | simple
+    allow_suicide: bool = False
+    max_moves: int = 0  # the move cap of a game; 0 = 3*N*N (games.go.game.default_move_cap)
+
+    def __post_init__(self):
+        _check(2 <= self.board_size <= 25, "game.board_size", f"must be in 2..25, got {self.board_size}")
+        _check(self.ko in ("positional", "situational", "simple"), "game.ko",
+               f"expected positional, situational or simple, got {self.ko!r}")
+        _check(self.max_moves >= 0, "game.max_moves", "must be >= 0 (0 = 3*N*N)")
+
+
+@dataclass(frozen=True)
+class RLSection:
+    init: str = ""  # SL policy checkpoint or run directory to start from; "" = random init (small boards)
+    iterations: int = 200  # learner updates (minibatches of games)
+    games_per_iteration: int = 128  # n: games per REINFORCE minibatch (AlphaGo: 128)
+    optimizer: str = "sgd"  # sgd | adam
+    lr: float = 0.001  # AlphaGo: 0.001 (SGD)
+    momentum: float = 0.0  # sgd only
+    weight_decay: float = 0.0
+    temperature: float = 1.0  # moves are sampled from softmax(logits / temperature), both sides
+    baseline: str = "none"  # none | mean (the mean reward of the minibatch)
+    pool_every: int = 500  # a snapshot of the policy joins the opponent pool every K iterations (AlphaGo: 500)
+    pool_max: int = 0  # the pool keeps at most this many snapshots (0 = all)
+    grad_clip: float = 0.0  # 0 = no clipping
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+
+    def __post_init__(self):
+        for key in ("iterations", "games_per_iteration", "pool_every"):
+            _check(getattr(self, key) >= 1, f"rl.{key}", "must be at least 1")
+        _check(self.optimizer in ("sgd", "adam"), "rl.optimizer", f"expected sgd or adam, got {self.optimizer!r}")
+        _check(self.lr > 0, "rl.lr", "must be > 0")
+        _check(0 <= self.momentum < 1, "rl.momentum", "must be in [0, 1)")
+        _check(self.weight_decay >= 0, "rl.weight_decay", "must be >= 0")
+        _check(self.temperature > 0, "rl.temperature", "must be > 0 (moves are sampled)")
+        _check(self.baseline in ("none", "mean"), "rl.baseline", f"expected none or mean, got {self.baseline!r}")
+        _check(self.pool_max >= 0, "rl.pool_max", "must be >= 0 (0 = keep every snapshot)")
+        _check(self.grad_clip >= 0, "rl.grad_clip", "must be >= 0 (0 = off)")
+
+
+@dataclass(frozen=True)
+class RuntimeSection:
+    backend: str = "ray"  # ray (actors) | local (the same worker in this process)
+    address: str = ""  # "" = embedded Ray (ray.init() in-process); auto or HOST:PORT joins a cluster
+    num_cpus: int = 2  # CPUs of the embedded Ray instance
+    num_actors: int = 2
+    cpus_per_actor: float = 1.0  # also the actor's torch / numba thread count
+    games_per_task: int = 32  # games one actor plays at once (one batched network call per ply)
+    max_in_flight: int = 2  # tasks queued per actor
+    max_retries: int = 3  # resubmissions of a task whose actor died
+
+    def __post_init__(self):
+        _check(self.backend in ("ray", "local"), "runtime.backend", f"expected ray or local, got {self.backend!r}")
+        for key in ("num_cpus", "num_actors", "games_per_task", "max_in_flight"):
+            _check(getattr(self, key) >= 1, f"runtime.{key}", "must be at least 1")
+        _check(self.cpus_per_actor > 0, "runtime.cpus_per_actor", "must be > 0")
+        _check(self.max_retries >= 0, "runtime.max_retries", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class RLLogSection:
+    every: int = 1  # iterations between metrics lines
+    sgf_every: int = 10  # keep one game as SGF under games/ every this many iterations
+    checkpoint_every: int = 5  # iterations between checkpoints
+    keep: int = 3  # checkpoints kept (the opponent pool's snapshots are kept separately)
+
+    def __post_init__(self):
+        for key in ("every", "sgf_every", "checkpoint_every", "keep"):
+            _check(getattr(self, key) >= 1, f"log.{key}", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class RLRunConfig:
+    run: RLRunSection = field(default_factory=RLRunSection)
+    game: GameSection = field(default_factory=GameSection)
+    network: NetworkSection = field(default_factory=lambda: NetworkSection(filters=64, layers=7))
+    rl: RLSection = field(default_factory=RLSection)
+    runtime: RuntimeSection = field(default_factory=RuntimeSection)
+    log: RLLogSection = field(default_factory=RLLogSection)
+
+    @property
+    def board_size(self) -> int:
+        return self.game.board_size

@@ -237,7 +237,7 @@ class MCTSPlayer:
         self.checkpoint = str(checkpoint)
         if net is None:
             cfg, net, dev = load_policy(checkpoint, device=device or "cpu")
-            encoder, board_size = cfg.network.encoder, cfg.data.board_size
+            encoder, board_size = cfg.network.encoder, cfg.board_size
         else:
             dev = torch.device(device or "cpu")
         self.board_size = int(board_size)

@@ -44,7 +44,7 @@ class PolicyPlayer:
             raise ValueError(f"policy player: temperature must be a finite number >= 0, got {temperature!r}")
         self.checkpoint = str(checkpoint)
         self.cfg, self.net, self.device = load_policy(checkpoint, device=device or "cpu")
-        self.board_size = self.cfg.data.board_size
+        self.board_size = self.cfg.board_size
         self.encoder = self.cfg.network.encoder
         self.temperature = temperature
         self.name = f"policy:{Path(checkpoint).name}"

@@ -1,0 +1,385 @@
+"""AlphaGo's RL policy (Silver et al. 2016): policy-gradient self-play against a pool of earlier selves.
+
+Read top to bottom: the start (an SL checkpoint or random weights), the REINFORCE update, the training
+loop, evaluation.
+
+- **Start.** ``rl.init`` names an SL policy checkpoint (or run directory); the RL policy starts as a copy,
+  with that checkpoint's network.  ``init = ""`` starts from random weights (small boards).
+- **Games.** ``rlengine.runtime.ActorPool`` runs ``PolicyGamesWorker`` (``agents.alphago.policy_games``)
+  in-process or as Ray actors.  A task is ``runtime.games_per_task`` games of the learner against one
+  opponent drawn uniformly from the pool, colours alternating; the games come back as moves.
+- **Pool.** It starts with the initial policy and gains a snapshot every ``rl.pool_every`` iterations
+  (AlphaGo: 500).  Snapshots are policy checkpoints under ``runs/<name>/pool/``, so each one is also a
+  ``policy:`` player.
+- **Update.** REINFORCE with the terminal reward z = +1/-1 from the learner's side, on the learner's own
+  moves only: loss = -(1/n) * sum over games i and the learner's moves t of (z_i - b) log p(a_t | s_t),
+  n = the games of the minibatch (AlphaGo's n = 128), p the softmax over the moves that were sensible
+  when the move was sampled (the mask comes back with the game).  b is 0 or the minibatch's mean z.
+- **Asynchrony.** Actors keep playing while the learner updates, so a game may have been played by
+  an earlier weights version.  The version (the learner's iteration when the weights were published)
+  is recorded with every game, and ``staleness`` (iterations behind the learner, mean over the
+  minibatch) is logged.
+- **Outputs.** ``checkpoints/`` (weights, optimiser, counters, the pool, RNG states, config),
+  ``games/`` (every game as ``shard-*.npz``, one game per ``log.sgf_every`` iterations as SGF),
+  ``metrics.jsonl`` and ``tb/``.  Re-running the same command resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from agents.alphago.checkpoint import PREFIX, load_policy
+from agents.alphago.config import RLRunConfig
+from agents.alphago.nets import build_policy_net
+from agents.alphago.policy_games import PolicyGamesWorker
+from games.go.features import encode_games
+from rlengine.config import ConfigError, to_toml
+from rlengine.runtime import (
+    ActorPool,
+    CheckpointError,
+    MetricsLogger,
+    RunDir,
+    atomic_write_bytes,
+    atomic_write_text,
+    connect_ray,
+    find_checkpoint,
+    load_checkpoint,
+    load_module_state,
+    pick_device,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+)
+from rlengine.seeding import derive_seed, seed_everything
+
+__all__ = ["AGENT_NAME", "evaluate", "reinforce_loss", "train"]
+
+log = logging.getLogger(__name__)
+
+AGENT_NAME = "alphago_rl"
+LEARNER = "learner"
+_CHUNK = 1024  # positions per forward/backward chunk of an update (bounds the learner's memory)
+
+
+# ---- the start ---------------------------------------------------------------------------------------
+
+
+def resolve_init(cfg: RLRunConfig) -> tuple[RLRunConfig, dict[str, torch.Tensor] | None]:
+    """(config with the init checkpoint's network, its weights), or (cfg, None) for a random start.
+    ConfigError names ``rl.init`` when the checkpoint is missing, unreadable or for another board size."""
+    if not cfg.rl.init:
+        return cfg, None
+    try:
+        init_cfg, net, _ = load_policy(cfg.rl.init, device="cpu")
+    except (CheckpointError, FileNotFoundError, OSError) as exc:
+        raise ConfigError(f"rl.init = {cfg.rl.init!r}: {exc}") from None
+    if init_cfg.board_size != cfg.game.board_size:
+        raise ConfigError(f"rl.init = {cfg.rl.init!r}: a policy for {init_cfg.board_size}x{init_cfg.board_size} "
+                          f"boards, but game.board_size is {cfg.game.board_size}")
+    if init_cfg.network != cfg.network:
+        log.info("rl.init: the network comes from %s (%s)", cfg.rl.init, init_cfg.network)
+    return dataclasses.replace(cfg, network=init_cfg.network), net.state_dict()
+
+
+def numpy_weights(net: torch.nn.Module) -> dict[str, np.ndarray]:
+    return {k: v.detach().float().cpu().numpy() if v.is_floating_point() else v.detach().cpu().numpy()
+            for k, v in net.state_dict().items()}
+
+
+# ---- the update ----------------------------------------------------------------------------------------
+
+
+def reinforce_loss(logits: torch.Tensor, masks: torch.Tensor, actions: torch.Tensor,
+                   advantages: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(-sum_t advantage_t * log p(a_t | s_t), sum of entropies) over a chunk of positions, p the softmax of
+    ``logits`` [B, M] over ``masks`` (bool [B, M], the moves the player could sample from)."""
+    logp = torch.log_softmax(logits.float().masked_fill(~masks, float("-inf")), dim=1)  # [B, M]
+    chosen = logp.gather(1, actions[:, None])[:, 0]  # [B]
+    p = logp.exp()
+    entropy = -(p * logp.masked_fill(~masks, 0.0)).sum(1)  # [B]
+    return -(advantages * chosen).sum(), entropy.sum()
+
+
+def learner_samples(games: dict, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(events, game of each event, masks bool [S, M]) of the learner's own non-pass moves."""
+    m = size * size
+    events = np.flatnonzero(games["learner"] & (games["points"] != m))
+    game_of = np.searchsorted(games["offsets"], events, side="right") - 1
+    masks = np.unpackbits(games["masks"][events], axis=1, count=m).astype(bool)
+    return events, game_of, masks
+
+
+def update(net: torch.nn.Module, optimizer: torch.optim.Optimizer, games: dict, *, encoder: str, size: int,
+           baseline: str, device: torch.device, amp: bool, grad_clip: float) -> dict:
+    """One REINFORCE step on a minibatch of games (``concat_games`` of the tasks' results)."""
+    events, game_of, masks = learner_samples(games, size)
+    z = games["z"].astype(np.float32)
+    b = float(z.mean()) if baseline == "mean" else 0.0
+    adv = (z - b)[game_of]  # [S]
+    num_games = len(z)
+    planes = encode_games(games["points"], games["colors"], games["offsets"], game_of, events,
+                          np.zeros(len(events), np.int64), encoder, size)  # [S, P, N, N]
+    actions = games["points"][events].astype(np.int64)
+    net.train()
+    optimizer.zero_grad(set_to_none=True)
+    loss_sum = ent_sum = 0.0
+    for lo in range(0, len(events), _CHUNK):
+        sl = slice(lo, lo + _CHUNK)
+        x = torch.from_numpy(planes[sl]).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+            out = net(x)
+        logits = (out[0] if isinstance(out, tuple) else out)[:, :size * size]
+        loss, ent = reinforce_loss(logits, torch.from_numpy(masks[sl]).to(device),
+                                   torch.from_numpy(actions[sl]).to(device), torch.from_numpy(adv[sl]).to(device))
+        (loss / num_games).backward()
+        loss_sum += float(loss.detach())
+        ent_sum += float(ent.detach())
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+    optimizer.step()
+    return {"loss": loss_sum / num_games, "entropy": ent_sum / max(len(events), 1), "positions": len(events),
+            "baseline": b}
+
+
+def concat_games(results: list[dict]) -> dict:
+    """One minibatch from the tasks' results (offsets re-based)."""
+    out = {k: np.concatenate([r[k] for r in results]) for k in
+           ("points", "colors", "learner", "masks", "learner_color", "score", "z", "capped")}
+    offsets = [np.zeros(1, np.int64)]
+    base = 0
+    for r in results:
+        offsets.append(r["offsets"][1:] + base)
+        base += int(r["offsets"][-1])
+    out["offsets"] = np.concatenate(offsets)
+    return out
+
+
+# ---- the training loop ------------------------------------------------------------------------------------
+
+
+def _make_optimizer(net: torch.nn.Module, cfg: RLRunConfig) -> torch.optim.Optimizer:
+    r = cfg.rl
+    if r.optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+    return torch.optim.SGD(net.parameters(), lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay)
+
+
+def _pool_key(iteration: int) -> str:
+    return f"pool-{iteration}"
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None,
+          time_limit: float | None = None, address: str | None = None) -> dict:
+    """Train (or resume) the RL policy in ``run_dir``; returns the last iteration's figures.
+
+    ``address`` joins a Ray cluster (``auto`` or ``HOST:PORT``) instead of starting Ray in-process.
+    ``stop_at`` ends the call at that iteration, ``time_limit`` after that many seconds; both write a
+    checkpoint first.
+    """
+    cfg, init_weights = resolve_init(cfg)
+    r, rt = cfg.rl, cfg.runtime
+    size, encoder = cfg.game.board_size, cfg.network.encoder
+    run = RunDir(run_dir)
+    config_toml = to_toml(cfg)
+    resume_path = run.prepare(config_toml)
+    run.games.mkdir(exist_ok=True)
+    pool_dir = run.path / "pool"
+    seed = cfg.run.seed
+    seed_everything(seed)
+    device = pick_device(cfg.run.device)
+    net = build_policy_net(cfg.network, size).to(device)
+    optimizer = _make_optimizer(net, cfg)
+    c = {"iteration": 0, "games": 0, "positions": 0, "tasks": 0}
+    pool: list[int] = [0]  # the iterations whose snapshots are in the opponent pool
+    opp_rng = np.random.default_rng(derive_seed(seed, "opponents"))
+    last: dict = {}
+
+    def snapshot(iteration: int) -> None:
+        tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
+        save_checkpoint(pool_dir, iteration, agent=AGENT_NAME, tensors=tensors, optimizer=None,
+                        state={"board_size": size, "encoder": encoder, "iteration": iteration},
+                        config_toml=config_toml, keep=0)
+
+    if resume_path is not None:
+        ckpt = load_checkpoint(resume_path)
+        if ckpt.agent != AGENT_NAME:
+            raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not {AGENT_NAME}")
+        load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
+        if ckpt.optimizer is None:
+            raise CheckpointError(f"{ckpt.path}: optimizer state missing")
+        optimizer.load_state_dict(ckpt.optimizer)
+        c.update(ckpt.state["counters"])
+        pool = list(ckpt.state["pool"])
+        opp_rng.bit_generator.state = ckpt.state["opponent_rng"]
+        last = ckpt.state.get("last", {})
+        restore_rng_state(ckpt.state["rng"], ckpt.tensors)
+        log.info("resuming %s at iteration %d (%d games, pool of %d)", run.path, c["iteration"], c["games"],
+                 len(pool))
+    else:
+        if init_weights is not None:
+            net.load_state_dict(init_weights)
+        snapshot(0)
+    metrics = MetricsLogger(run, resume_step=c["iteration"] if resume_path is not None else None)
+
+    def checkpoint() -> None:
+        rng_json, rng_tensors = rng_state()
+        tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
+        tensors.update(rng_tensors)
+        save_checkpoint(run.checkpoints, c["iteration"], agent=AGENT_NAME, tensors=tensors,
+                        optimizer=optimizer.state_dict(),
+                        state={"counters": c, "pool": pool, "opponent_rng": opp_rng.bit_generator.state,
+                               "rng": rng_json, "last": last, "board_size": size, "encoder": encoder},
+                        config_toml=config_toml, keep=cfg.log.keep)
+
+    factory = functools.partial(PolicyGamesWorker, network=dataclasses.asdict(cfg.network),
+                                game=dataclasses.asdict(cfg.game), temperature=r.temperature)
+    started_ray = connect_ray(address, num_cpus=rt.num_cpus) if rt.backend == "ray" else False
+    actors = ActorPool(factory, num_actors=rt.num_actors, backend=rt.backend, max_in_flight=rt.max_in_flight,
+                       cpus_per_actor=rt.cpus_per_actor, max_retries=rt.max_retries, name="self-play actor")
+    stamp = time.strftime("%Y%m%d-%H%M%S")  # this driver start: shards of a killed attempt are never overwritten
+    bar = tqdm(total=r.iterations, initial=c["iteration"], unit="it", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, desc=f"RL {size}x{size}")
+    t0, it0, moves0 = time.perf_counter(), c["iteration"], 0
+    try:
+        actors.publish(LEARNER, numpy_weights(net), version=c["iteration"])
+        for it in pool:
+            actors.publish(_pool_key(it), _load_snapshot(pool_dir, it))
+
+        def submit() -> None:
+            opponent = _pool_key(pool[int(opp_rng.integers(len(pool)))])
+            task = {"learner": LEARNER, "opponent": opponent, "num_games": rt.games_per_task,
+                    "seed": derive_seed(seed, "task", c["tasks"]), "first_color": c["tasks"] % 2,
+                    "sgf": True, "index": c["tasks"]}
+            c["tasks"] += 1
+            actors.submit(task, needs=(LEARNER, opponent))
+
+        in_flight = rt.num_actors * rt.max_in_flight
+        while c["iteration"] < r.iterations and (stop_at is None or c["iteration"] < stop_at) and (
+                time_limit is None or time.perf_counter() - t0 < time_limit):
+            tick = time.perf_counter()
+            results, tasks, num = [], [], 0
+            want_sgf = c["iteration"] % cfg.log.sgf_every == 0
+            while num < r.games_per_iteration:
+                while actors.num_pending < in_flight:
+                    submit()
+                _, task, res = actors.next_result()
+                if want_sgf and not results:  # one game of the iteration as SGF
+                    atomic_write_text(run.games / f"iter-{c['iteration']:06d}-task-{task['index']:08d}.sgf", res["sgf"])
+                results.append(res)
+                tasks.append(task)
+                num += len(res["z"])
+            batch = concat_games(results)
+            versions = np.concatenate([np.full(len(x["z"]), x["versions"][LEARNER]) for x in results])
+            opponents = np.concatenate([np.full(len(x["z"]), int(t["opponent"].split("-")[1]))
+                                        for x, t in zip(results, tasks)])
+            _save_npz(run.games / f"shard-{c['iteration'] + 1:06d}-{stamp}.npz",
+                      {**batch, "version": versions, "opponent_iteration": opponents,
+                       "task_seed": np.concatenate([np.full(len(x["z"]), t["seed"], np.uint64)
+                                                    for x, t in zip(results, tasks)]),
+                       "size": np.array(size), "komi": np.array(cfg.game.komi)})
+            stats = update(net, optimizer, batch, encoder=encoder, size=size, baseline=r.baseline, device=device,
+                           amp=r.amp, grad_clip=r.grad_clip)
+            c["iteration"] += 1
+            actors.publish(LEARNER, numpy_weights(net), version=c["iteration"])
+            c["games"] += len(batch["z"])
+            c["positions"] += len(batch["points"])
+            moves0 += len(batch["points"])
+            if c["iteration"] % r.pool_every == 0:
+                snapshot(c["iteration"])
+                pool.append(c["iteration"])
+                actors.publish(_pool_key(c["iteration"]), numpy_weights(net))
+                if r.pool_max and len(pool) > r.pool_max:
+                    actors.forget(_pool_key(pool.pop(0)))
+            elapsed = time.perf_counter() - t0
+            lengths = np.diff(batch["offsets"])
+            last = {"iteration": c["iteration"], "games": c["games"], "win_rate": float((batch["z"] > 0).mean()),
+                    "loss": stats["loss"], "entropy": stats["entropy"], "mean_length": float(lengths.mean()),
+                    "games_per_s": len(batch["z"]) / max(time.perf_counter() - tick, 1e-9),
+                    "positions_per_s": moves0 / max(elapsed, 1e-9), "pool_size": len(pool),
+                    "staleness": float(c["iteration"] - 1 - versions.mean()), "capped": float(batch["capped"].mean()),
+                    "lr": r.lr}
+            if c["iteration"] % cfg.log.every == 0:
+                metrics.log(c["iteration"], **last)
+            bar.update(1)
+            bar.set_postfix(win=f"{last['win_rate']:.2f}", ent=f"{last['entropy']:.2f}",
+                            len=f"{last['mean_length']:.0f}", gps=f"{last['games_per_s']:.1f}", pool=len(pool),
+                            refresh=False)
+            if c["iteration"] % cfg.log.checkpoint_every == 0 or c["iteration"] >= r.iterations:
+                checkpoint()
+        if c["iteration"] > it0 and not (run.checkpoints / f"step-{c['iteration']:012d}").exists():
+            checkpoint()  # stopped between checkpoints (stop_at / time_limit): keep the work
+    except KeyboardInterrupt:
+        if c["iteration"] > it0:
+            checkpoint()
+        raise
+    finally:
+        bar.close()
+        metrics.close()
+        actors.close()
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+    return {**last, "iteration": c["iteration"], "games": c["games"], "pool": [int(x) for x in pool],
+            "device": str(device), "actors_replaced": actors.num_replaced}
+
+
+def _load_snapshot(pool_dir: Path, iteration: int) -> dict[str, np.ndarray]:
+    path = pool_dir / f"step-{iteration:012d}"
+    ckpt = load_checkpoint(path)
+    prefix = PREFIX + "."
+    return {k[len(prefix):]: v.float().numpy() if v.is_floating_point() else v.numpy()
+            for k, v in ckpt.tensors.items() if k.startswith(prefix)}
+
+
+# ---- evaluation ---------------------------------------------------------------------------------------
+
+
+def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int | None = None,
+             opponent: str | Path | None = None) -> dict:
+    """Win rate of a checkpoint against its run's first pool member (the policy it started from), or
+    ``opponent`` (another policy checkpoint), over ``episodes`` games (default 200) with colours
+    alternating, both sampling at the run's temperature; Wilson 95% interval."""
+    from rlengine.match import wilson_interval
+
+    path = find_checkpoint(checkpoint)
+    cfg_a, net_a, _ = load_policy(path, device="cpu")
+    if opponent is None:
+        opponent = path.parent.parent / "pool" / f"step-{0:012d}"
+    cfg_b, net_b, _ = load_policy(opponent, device="cpu")
+    if cfg_a.board_size != cfg_b.board_size:
+        raise ValueError(f"{opponent} is for {cfg_b.board_size}x{cfg_b.board_size} boards, {path} for "
+                         f"{cfg_a.board_size}x{cfg_a.board_size}")
+    if cfg_a.network.encoder != cfg_b.network.encoder:
+        raise ValueError(f"{opponent} reads {cfg_b.network.encoder} planes, {path} reads {cfg_a.network.encoder}")
+    game = cfg_a.game if isinstance(cfg_a, RLRunConfig) else dataclasses.replace(RLRunConfig().game,
+                                                                                  board_size=cfg_a.board_size)
+    temperature = cfg_a.rl.temperature if isinstance(cfg_a, RLRunConfig) else 1.0
+    worker = PolicyGamesWorker(network=dataclasses.asdict(cfg_a.network), game=dataclasses.asdict(game),
+                               temperature=temperature)
+    worker.nets["a"], worker.nets["b"] = net_a, net_b
+    worker.versions.update(a=0, b=0)
+    n = int(episodes or 200)
+    res = worker.run({"learner": "a", "opponent": "b", "num_games": n, "seed": derive_seed(seed or 0, "eval")})
+    wins, losses = int((res["z"] > 0).sum()), int((res["z"] < 0).sum())
+    lo, hi = wilson_interval(wins, wins + losses)
+    return {"games": n, "wins": wins, "losses": losses, "draws": n - wins - losses,
+            "win_rate": wins / max(wins + losses, 1), "wilson95": [lo, hi], "checkpoint": str(path),
+            "opponent": str(opponent)}
