@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 __all__ = ["plot_runs", "read_metrics"]
@@ -21,9 +22,22 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
     return rows
 
 
+def _board_points(run_dir: str | Path) -> int:
+    """N*N of a self-play run's board (its config.toml's game.board_size; 81 when it says nothing)."""
+    import tomllib
+
+    try:
+        size = tomllib.loads((Path(run_dir) / "config.toml").read_text()).get("game", {}).get("board_size", 9)
+    except (OSError, tomllib.TOMLDecodeError):
+        size = 9
+    return max(int(size) ** 2, 2)
+
+
 def plot_runs(run_dirs: list[str | Path], out: str | Path, *, title: str | None = None) -> Path:
-    """Training returns (smoothed) and evaluation returns against environment steps, or for supervised runs
-    (metrics with ``val_top1``) validation top-1/top-5 accuracy against training positions."""
+    """Training returns (smoothed) and evaluation returns against environment steps; for supervised runs
+    (metrics with ``val_top1``) validation top-1/top-5 accuracy against training positions; for self-play
+    runs (metrics with ``win_rate``) the win rate against the opponent pool and the policy's entropy
+    (divided by log(N*N)) against self-play games."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,8 +65,29 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, title: str | None 
         if evals:
             steps, means, stds = zip(*evals)
             ax.errorbar(steps, means, yerr=stds, marker="o", capsize=3, label=f"{name}: evaluation return")
-    ax.set_xlabel("training positions" if accuracy else "environment steps")
-    ax.set_ylabel("move-prediction accuracy" if accuracy else "episode return")
+    selfplay = False  # self-play runs (metrics with win_rate): win rate against the pool and entropy vs games
+    for run in run_dirs:
+        rows = [r for r in read_metrics(run) if "win_rate" in r and "games" in r]
+        if not rows:
+            continue
+        selfplay = True
+        name = Path(run).name
+        games = [r["games"] for r in rows]
+        points = _board_points(run)
+        for key, label, style in (("win_rate", "win rate against the pool", "-"),
+                                  ("entropy", f"policy entropy / log({points})", "--")):
+            values = [r[key] / (math.log(points) if key == "entropy" else 1.0) for r in rows if key in r]
+            window = max(1, len(values) // 40)
+            smooth = [sum(values[max(0, i - window + 1): i + 1]) / len(values[max(0, i - window + 1): i + 1])
+                      for i in range(len(values))]
+            ax.plot(games, smooth, style, label=f"{name}: {label} (mean of {window})")
+        ax.set_ylim(0, 1)
+    if selfplay:
+        ax.set_xlabel("self-play games")
+        ax.set_ylabel("win rate / scaled entropy")
+    else:
+        ax.set_xlabel("training positions" if accuracy else "environment steps")
+        ax.set_ylabel("move-prediction accuracy" if accuracy else "episode return")
     ax.set_title(title or ", ".join(Path(r).name for r in run_dirs))
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
