@@ -1,6 +1,8 @@
-"""Policy checkpoints for inference: ``load_policy`` reads what the SL training loop (``agents.alphago.sl``),
-the RL loop (``agents.alphago.rl``, its checkpoints and opponent-pool snapshots) and ``save_policy`` write, for the ``policy:`` and ``mcts:`` players, evaluation and benchmarks, without
-importing the training loop."""
+"""Policy checkpoints.  ``load_policy`` reads what the SL training loop (``agents.alphago.sl``), the RL loop
+(``agents.alphago.rl``: its checkpoints and opponent-pool snapshots) and ``save_policy`` write, for the
+``policy:`` and ``mcts:`` players, evaluation and benchmarks, without importing a training loop.
+``save_training`` / ``resume_training`` are the two loops' shared checkpoint of a run in progress
+(weights, optimiser, RNG states, the loop's own state)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,18 @@ from torch import nn
 from agents.alphago.config import RLRunConfig, SLRunConfig
 from agents.alphago.nets import build_policy_net
 from rlengine.config import ConfigError, load_config, to_toml
-from rlengine.runtime import CheckpointError, load_checkpoint, load_module_state, pick_device, save_checkpoint
+from rlengine.runtime import (
+    CheckpointError,
+    load_checkpoint,
+    load_module_state,
+    pick_device,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+)
 
-__all__ = ["AGENT_NAME", "PREFIX", "load_policy", "save_policy"]
+__all__ = ["AGENT_NAME", "PREFIX", "load_policy", "policy_tensors", "resume_training", "save_policy",
+           "save_training"]
 
 AGENT_NAME = "alphago"  # the agent a checkpoint names
 PREFIX = "policy"  # tensor-name prefix of the policy network's weights
@@ -44,7 +55,34 @@ def load_policy(path: str | Path, *, device: str | None = None
 def save_policy(cfg: SLRunConfig, net: nn.Module, directory: str | Path, *, step: int = 0) -> Path:
     """Write ``net`` as a policy checkpoint (no optimiser state) that ``load_policy`` and the ``policy:`` /
     ``mcts:`` players read; an untrained ``build_policy_net`` gives a uniform-ish baseline for tests."""
-    tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
-    return save_checkpoint(directory, step, agent=AGENT_NAME, tensors=tensors, optimizer=None,
+    return save_checkpoint(directory, step, agent=AGENT_NAME, tensors=policy_tensors(net), optimizer=None,
                            state={"board_size": cfg.data.board_size, "encoder": cfg.network.encoder},
                            config_toml=to_toml(cfg))
+
+
+def policy_tensors(net: nn.Module) -> dict[str, torch.Tensor]:
+    """The network's weights under the checkpoint's ``policy.`` prefix."""
+    return {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
+
+
+def save_training(directory: str | Path, step: int, *, agent: str, net: nn.Module, optimizer: torch.optim.Optimizer,
+                  state: dict, config_toml: str, keep: int) -> Path:
+    """A training run's checkpoint: weights, optimiser, the RNG states (under ``state["rng"]``) and ``state``."""
+    rng_json, rng_tensors = rng_state()
+    tensors = policy_tensors(net)
+    tensors.update(rng_tensors)
+    return save_checkpoint(directory, step, agent=agent, tensors=tensors, optimizer=optimizer.state_dict(),
+                           state={**state, "rng": rng_json}, config_toml=config_toml, keep=keep)
+
+
+def resume_training(path: str | Path, *, agent: str, net: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Undo of ``save_training``: loads the weights, the optimiser and the RNG states; returns the state."""
+    ckpt = load_checkpoint(path)
+    if ckpt.agent != agent:
+        raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not {agent}")
+    load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
+    if ckpt.optimizer is None:
+        raise CheckpointError(f"{ckpt.path}: optimizer state missing")
+    optimizer.load_state_dict(ckpt.optimizer)
+    restore_rng_state(ckpt.state["rng"], ckpt.tensors)
+    return ckpt.state

@@ -36,10 +36,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from agents.alphago.checkpoint import PREFIX, load_policy
+from agents.alphago.checkpoint import PREFIX, load_policy, policy_tensors, resume_training, save_training
 from agents.alphago.config import RLRunConfig
 from agents.alphago.nets import build_policy_net
 from agents.alphago.policy_games import PolicyGamesWorker
@@ -55,10 +54,7 @@ from rlengine.runtime import (
     connect_ray,
     find_checkpoint,
     load_checkpoint,
-    load_module_state,
     pick_device,
-    restore_rng_state,
-    rng_state,
     save_checkpoint,
 )
 from rlengine.seeding import derive_seed, seed_everything
@@ -212,24 +208,16 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
     last: dict = {}
 
     def snapshot(iteration: int) -> None:
-        tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
-        save_checkpoint(pool_dir, iteration, agent=AGENT_NAME, tensors=tensors, optimizer=None,
+        save_checkpoint(pool_dir, iteration, agent=AGENT_NAME, tensors=policy_tensors(net), optimizer=None,
                         state={"board_size": size, "encoder": encoder, "iteration": iteration},
                         config_toml=config_toml, keep=0)
 
     if resume_path is not None:
-        ckpt = load_checkpoint(resume_path)
-        if ckpt.agent != AGENT_NAME:
-            raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not {AGENT_NAME}")
-        load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
-        if ckpt.optimizer is None:
-            raise CheckpointError(f"{ckpt.path}: optimizer state missing")
-        optimizer.load_state_dict(ckpt.optimizer)
-        c.update(ckpt.state["counters"])
-        pool = list(ckpt.state["pool"])
-        opp_rng.bit_generator.state = ckpt.state["opponent_rng"]
-        last = ckpt.state.get("last", {})
-        restore_rng_state(ckpt.state["rng"], ckpt.tensors)
+        state = resume_training(resume_path, agent=AGENT_NAME, net=net, optimizer=optimizer)
+        c.update(state["counters"])
+        pool = list(state["pool"])
+        opp_rng.bit_generator.state = state["opponent_rng"]
+        last = state.get("last", {})
         log.info("resuming %s at iteration %d (%d games, pool of %d)", run.path, c["iteration"], c["games"],
                  len(pool))
     else:
@@ -239,14 +227,10 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
     metrics = MetricsLogger(run, resume_step=c["iteration"] if resume_path is not None else None)
 
     def checkpoint() -> None:
-        rng_json, rng_tensors = rng_state()
-        tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
-        tensors.update(rng_tensors)
-        save_checkpoint(run.checkpoints, c["iteration"], agent=AGENT_NAME, tensors=tensors,
-                        optimizer=optimizer.state_dict(),
-                        state={"counters": c, "pool": pool, "opponent_rng": opp_rng.bit_generator.state,
-                               "rng": rng_json, "last": last, "board_size": size, "encoder": encoder},
-                        config_toml=config_toml, keep=cfg.log.keep)
+        save_training(run.checkpoints, c["iteration"], agent=AGENT_NAME, net=net, optimizer=optimizer,
+                      state={"counters": c, "pool": pool, "opponent_rng": opp_rng.bit_generator.state,
+                             "last": last, "board_size": size, "encoder": encoder},
+                      config_toml=config_toml, keep=cfg.log.keep)
 
     factory = functools.partial(PolicyGamesWorker, network=dataclasses.asdict(cfg.network),
                                 game=dataclasses.asdict(cfg.game), temperature=r.temperature)

@@ -21,21 +21,11 @@ from torch import nn
 from tqdm import tqdm
 
 from agents.alphago import data as sl_data
-from agents.alphago.checkpoint import AGENT_NAME, PREFIX, load_policy
+from agents.alphago.checkpoint import AGENT_NAME, load_policy, resume_training, save_training
 from agents.alphago.config import SLRunConfig
 from agents.alphago.nets import build_policy_net
 from rlengine.config import ConfigError, to_toml
-from rlengine.runtime import (
-    CheckpointError,
-    MetricsLogger,
-    RunDir,
-    load_checkpoint,
-    load_module_state,
-    pick_device,
-    restore_rng_state,
-    rng_state,
-    save_checkpoint,
-)
+from rlengine.runtime import MetricsLogger, RunDir, pick_device
 from rlengine.seeding import derive_seed, seed_everything
 
 __all__ = ["evaluate", "evaluate_positions", "train"]
@@ -134,26 +124,17 @@ def train(cfg: SLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
     c = {"step": 0, "next_eval": cfg.eval.every_steps, "next_checkpoint": cfg.checkpoint.every_steps}
     last_eval: dict = {}
     if resume_path is not None:
-        ckpt = load_checkpoint(resume_path)
-        load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
-        if ckpt.optimizer is None:
-            raise CheckpointError(f"{ckpt.path}: optimizer state missing")
-        optimizer.load_state_dict(ckpt.optimizer)
-        c.update(ckpt.state["counters"])
-        last_eval = ckpt.state.get("last_eval", {})
-        restore_rng_state(ckpt.state["rng"], ckpt.tensors)
-        log.info("resuming %s from step %d (%s)", run.path, c["step"], ckpt.path.name)
+        state = resume_training(resume_path, agent=AGENT_NAME, net=net, optimizer=optimizer)
+        c.update(state["counters"])
+        last_eval = state.get("last_eval", {})
+        log.info("resuming %s from step %d (%s)", run.path, c["step"], resume_path.name)
     metrics = MetricsLogger(run, resume_step=c["step"] if resume_path is not None else None)
 
     def checkpoint() -> None:
-        rng_json, rng_tensors = rng_state()
-        tensors = {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
-        tensors.update(rng_tensors)
-        save_checkpoint(run.checkpoints, c["step"], agent=AGENT_NAME, tensors=tensors,
-                        optimizer=optimizer.state_dict(),
-                        state={"counters": c, "rng": rng_json, "last_eval": last_eval, "board_size": size,
-                               "encoder": encoder, "shards": str(shards)},
-                        config_toml=config_toml, keep=cfg.checkpoint.keep)
+        save_training(run.checkpoints, c["step"], agent=AGENT_NAME, net=net, optimizer=optimizer,
+                      state={"counters": c, "last_eval": last_eval, "board_size": size, "encoder": encoder,
+                             "shards": str(shards)},
+                      config_toml=config_toml, keep=cfg.checkpoint.keep)
 
     def validate() -> dict:
         res = evaluate_positions(net, val_stream, val_events, val_games, encoder=encoder, device=device,

@@ -3,7 +3,6 @@ the opponent pool's schedule, weights versions in the games, bad input, and the 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -172,6 +171,11 @@ def test_rl_checkpoint_is_a_policy_player_and_plots(tmp_path):
                           str(tmp_path / "m"), "--no-progress"], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads(res.stdout.strip().splitlines()[-1])["games"] == 2
+    from games.go.board import BLACK, Position, Rules
+    from rlengine.registry import load_player
+
+    mcts = load_player(f"mcts:{run},sims=16", seed=0)  # the RL policy as the search's prior
+    assert 0 <= mcts.genmove(Position.empty(Rules(size=5)), BLACK) <= 25
     png = tmp_path / "rl.png"
     res = subprocess.run([sys.executable, "-m", "rlengine.cli", "plot", str(run), "--out", str(png)],
                          capture_output=True, text=True, cwd=REPO, timeout=300)
