@@ -269,6 +269,7 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
                 results.append(res)
                 tasks.append(task)
                 num += len(res["z"])
+            waited = time.perf_counter() - tick  # the learner waiting for games (actors are busy meanwhile)
             batch = concat_games(results)
             versions = np.concatenate([np.full(len(x["z"]), x["versions"][LEARNER]) for x in results])
             opponents = np.concatenate([np.full(len(x["z"]), int(t["opponent"].split("-")[1]))
@@ -278,8 +279,10 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
                        "task_seed": np.concatenate([np.full(len(x["z"]), t["seed"], np.uint64)
                                                     for x, t in zip(results, tasks)]),
                        "size": np.array(size), "komi": np.array(cfg.game.komi)})
+            t_update = time.perf_counter()
             stats = update(net, optimizer, batch, encoder=encoder, size=size, baseline=r.baseline, device=device,
                            amp=r.amp, grad_clip=r.grad_clip)
+            t_update = time.perf_counter() - t_update
             c["iteration"] += 1
             actors.publish(LEARNER, numpy_weights(net), version=c["iteration"])
             c["games"] += len(batch["z"])
@@ -298,7 +301,7 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
                     "games_per_s": len(batch["z"]) / max(time.perf_counter() - tick, 1e-9),
                     "positions_per_s": moves0 / max(elapsed, 1e-9), "pool_size": len(pool),
                     "staleness": float(c["iteration"] - 1 - versions.mean()), "capped": float(batch["capped"].mean()),
-                    "lr": r.lr}
+                    "wait_s": waited, "update_s": t_update, "lr": r.lr}
             if c["iteration"] % cfg.log.every == 0:
                 metrics.log(c["iteration"], **last)
             bar.update(1)
