@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a config value, e.g. --set dqn.lr=1e-4 (repeatable)")
     tr.add_argument("--address", default=None, metavar="ADDR",
                     help="self-play runs: join a running Ray cluster (auto, or HOST:PORT) instead of starting Ray "
-                         "in this process (the default: runtime.num_cpus CPUs, no dashboard, 127.0.0.1 only)")
+                         "in this process (the default: runtime.num_cpus CPUs, no dashboard)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     tr.set_defaults(func=_cmd_train)
@@ -253,6 +253,7 @@ def _agent_for_config(path: Path) -> str:
 def _cmd_train(args) -> int:
     from rlengine.config import load_config
     from rlengine.registry import load_agent
+    from rlengine.runtime import WorkerError
 
     # ConfigError and CheckpointError are ValueErrors: each names its file and key
     try:
@@ -268,7 +269,7 @@ def _cmd_train(args) -> int:
                 raise ValueError(f"agent {agent.name!r} does not run on Ray; --address does not apply")
             extra["address"] = args.address
         result = agent.train(cfg, run_dir, progress=not args.no_progress, **extra)
-    except ValueError as exc:
+    except (ValueError, WorkerError) as exc:  # WorkerError: a self-play worker raised (its traceback follows)
         raise _fail(exc) from None
     print(json.dumps({"run_dir": str(run_dir), **(result or {})}))
     return 0
