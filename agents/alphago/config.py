@@ -15,6 +15,11 @@ def _check(cond: bool, key: str, message: str) -> None:
         raise ValueError(f"{key}: {message}")
 
 
+def _check_device(device: str) -> None:
+    _check(device == "auto" or device == "cpu" or device.startswith("cuda"), "run.device",
+           f"expected auto, cpu or cuda[:N], got {device!r}")
+
+
 @dataclass(frozen=True)
 class RunSection:
     agent: str = "alphago"
@@ -24,8 +29,7 @@ class RunSection:
 
     def __post_init__(self):
         _check(self.agent == "alphago", "run.agent", f"this config is for the alphago agent, got {self.agent!r}")
-        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"), "run.device",
-               f"expected auto, cpu or cuda[:N], got {self.device!r}")
+        _check_device(self.device)
 
 
 @dataclass(frozen=True)
@@ -164,8 +168,7 @@ class RLRunSection:
     def __post_init__(self):
         _check(self.agent == "alphago_rl", "run.agent",
                f"this config is for the alphago_rl agent, got {self.agent!r}")
-        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"), "run.device",
-               f"expected auto, cpu or cuda[:N], got {self.device!r}")
+        _check_device(self.device)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from agents.alphago.checkpoint import PREFIX, load_policy, policy_tensors, resume_training, save_training
+from agents.alphago.checkpoint import load_policy, policy_tensors, resume_training, save_training
 from agents.alphago.config import RLRunConfig
 from agents.alphago.nets import build_policy_net
 from agents.alphago.policy_games import PolicyGamesWorker
@@ -53,7 +53,6 @@ from rlengine.runtime import (
     atomic_write_text,
     connect_ray,
     find_checkpoint,
-    load_checkpoint,
     pick_device,
     save_checkpoint,
 )
@@ -329,11 +328,8 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
 
 
 def _load_snapshot(pool_dir: Path, iteration: int) -> dict[str, np.ndarray]:
-    path = pool_dir / f"step-{iteration:012d}"
-    ckpt = load_checkpoint(path)
-    prefix = PREFIX + "."
-    return {k[len(prefix):]: v.float().numpy() if v.is_floating_point() else v.numpy()
-            for k, v in ckpt.tensors.items() if k.startswith(prefix)}
+    _, net, _ = load_policy(pool_dir / f"step-{iteration:012d}", device="cpu")
+    return numpy_weights(net)
 
 
 # ---- evaluation ---------------------------------------------------------------------------------------
@@ -361,8 +357,8 @@ def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int |
     temperature = cfg_a.rl.temperature if isinstance(cfg_a, RLRunConfig) else 1.0
     worker = PolicyGamesWorker(network=dataclasses.asdict(cfg_a.network), game=dataclasses.asdict(game),
                                temperature=temperature)
-    worker.nets["a"], worker.nets["b"] = net_a, net_b
-    worker.versions.update(a=0, b=0)
+    worker.load("a", 0, numpy_weights(net_a))
+    worker.load("b", 0, numpy_weights(net_b))
     n = int(episodes or 200)
     res = worker.run({"learner": "a", "opponent": "b", "num_games": n, "seed": derive_seed(seed or 0, "eval")})
     wins, losses = int((res["z"] > 0).sum()), int((res["z"] < 0).sum())

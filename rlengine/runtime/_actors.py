@@ -100,7 +100,6 @@ class _Task:
 class _Slot:
     handle: Any  # a Ray actor handle, or a _Shell for the local backend
     in_flight: dict = field(default_factory=dict)  # ObjectRef -> _Task (local: task id -> _Task)
-    restarts: int = 0
 
 
 class ActorPool:
@@ -254,7 +253,6 @@ class ActorPool:
         except Exception:  # noqa: BLE001 - already gone
             pass
         slot.handle = self._new_handle()
-        slot.restarts += 1
         self.num_replaced += 1
         for t in sorted(lost, key=lambda t: t.id, reverse=True):
             self._requeue(t, type(exc).__name__)
