@@ -5,6 +5,7 @@ Subcommands:
 ``rlengine gtp --player SPEC``      serve a player over GTP on stdin/stdout
 ``rlengine selfplay``               play games between two players, save SGF, print the board
 ``rlengine train CONFIG``           train an agent (re-running resumes)
+``rlengine gen-value-data CONFIG``  the value network's games only (AlphaGo's recipe, on Ray actors)
 ``rlengine eval CHECKPOINT``        evaluate a checkpoint, final JSON line
 ``rlengine watch CHECKPOINT``       record an episode as a GIF (Atari) or a self-play game as SGF (Go)
 ``rlengine plot RUN...``            learning curves to PNG
@@ -83,16 +84,37 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     tr.set_defaults(func=_cmd_train)
 
+    gv = sub.add_parser("gen-value-data", help="make a value-network config's games (AlphaGo's recipe) on Ray actors",
+                        description="Play the games a value-network config (agent alphago_value) trains on: SL "
+                                    "policy to a random move U, one uniformly random move, then the RL policy for "
+                                    "both sides; one position per game. Shards go to data.dir atomically; "
+                                    "re-running plays only the missing games. rlengine train on the same config "
+                                    "does this first when games are missing. Prints a final JSON line.",
+                        epilog="example: rlengine gen-value-data configs/go9_value.toml --set data.games=2000")
+    gv.add_argument("config", type=Path, help="value-network run config, e.g. configs/go9_value.toml")
+    gv.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config value, e.g. --set data.games=2000 (repeatable)")
+    gv.add_argument("--address", default=None, metavar="ADDR",
+                    help="join a running Ray cluster (auto, or HOST:PORT) instead of starting Ray in this process")
+    gv.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gv.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
+    gv.set_defaults(func=_cmd_stage, stage="gen-value-data")
+
     ev = sub.add_parser("eval", help="evaluate a checkpoint; prints a final JSON line",
                         description="Evaluate a checkpoint (a checkpoint folder, or a run directory for its latest) "
-                                    "and print one JSON line with mean_return, std_return and episodes "
-                                    "(plus human_normalized for Atari).")
+                                    "and print one JSON line: mean_return, std_return and episodes (plus "
+                                    "human_normalized for Atari); top-1/top-5 for Go SL policies; the win rate "
+                                    "against the start for Go RL policies; train and test MSE for Go value "
+                                    "networks.")
     ev.add_argument("checkpoint", type=Path)
     ev.add_argument("--episodes", type=int, default=None, help="episodes (default: the config's eval.episodes)")
     ev.add_argument("--seed", type=int, default=None)
     ev.add_argument("--sgf", type=Path, default=None, metavar="PATH",
                     help="Go policies: top-1/top-5 move prediction over the games of an SGF file, directory or "
                          "archive (agents that support it)")
+    ev.add_argument("--data", type=Path, default=None, metavar="DIR",
+                    help="Go value networks: train and test MSE on a value-data folder (rlengine gen-value-data; "
+                         "default the checkpoint's data.dir); --episodes caps the positions per figure")
     ev.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     ev.set_defaults(func=_cmd_eval)
 
@@ -275,6 +297,25 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _cmd_stage(args) -> int:
+    """A stage of an agent's run on its own (``gen-value-data``): the config names the agent."""
+    from rlengine.config import load_config
+    from rlengine.registry import load_agent
+    from rlengine.runtime import WorkerError
+
+    try:
+        agent = load_agent(_agent_for_config(args.config))
+        if args.stage not in agent.stages:
+            raise ValueError(f"{args.config}: agent {agent.name!r} has no {args.stage} stage "
+                             f"(agents with one: the value network's, alphago_value)")
+        cfg = load_config(agent.config_class, args.config, overrides=list(args.overrides))
+        result = agent.stages[args.stage](cfg, progress=not args.no_progress, address=args.address)
+    except (ValueError, OSError, WorkerError) as exc:
+        raise _fail(exc) from None
+    print(json.dumps(result))
+    return 0
+
+
 def _on_checkpoint(path: Path, action: str, **kwargs) -> int:
     """Run the checkpoint's agent's ``evaluate`` or ``watch`` and print its JSON result."""
     from rlengine.registry import load_agent
@@ -297,7 +338,8 @@ def _on_checkpoint(path: Path, action: str, **kwargs) -> int:
 
 
 def _cmd_eval(args) -> int:
-    extra = {"sgf": args.sgf} if args.sgf is not None else {}  # only agents that support it get it
+    extra = {key: getattr(args, key) for key in ("sgf", "data") if getattr(args, key) is not None}  # only agents
+    # that support an option get it (the others answer that they do not)
     return _on_checkpoint(args.checkpoint, "evaluate", episodes=args.episodes, seed=args.seed, **extra)
 
 

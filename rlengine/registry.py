@@ -8,7 +8,7 @@ A player spec is ``NAME`` or ``NAME:ARG`` (``random``, ``policy:ckpt.safetensors
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Callable
 
@@ -28,6 +28,9 @@ class AgentSpec:
     train: Callable  # train(config, run_dir, *, progress=True) -> dict (last evaluation)
     evaluate: Callable  # evaluate(checkpoint, *, episodes=None, seed=None) -> dict
     watch: Callable  # watch(checkpoint, out, *, seed=None) -> dict
+    # stages a CLI command runs on their own, by command name, e.g. {"gen-value-data": generate};
+    # each is called as stage(config, progress=..., address=...) -> dict
+    stages: dict = field(default_factory=dict)
 
 
 def available_agents() -> list[str]:

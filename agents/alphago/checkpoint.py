@@ -1,8 +1,9 @@
-"""Policy checkpoints.  ``load_policy`` reads what the SL training loop (``agents.alphago.sl``), the RL loop
+"""Policy and value checkpoints.  ``load_policy`` reads what the SL training loop (``agents.alphago.sl``), the RL loop
 (``agents.alphago.rl``: its checkpoints and opponent-pool snapshots) and ``save_policy`` write, for the
 ``policy:`` and ``mcts:`` players, evaluation and benchmarks, without importing a training loop.
 ``save_training`` / ``resume_training`` are the two loops' shared checkpoint of a run in progress
-(weights, optimiser, RNG states, the loop's own state)."""
+(weights, optimiser, RNG states, the loop's own state).  ``load_value`` reads the value network's
+checkpoints (``agents.alphago.value``, agent ``alphago_value``, tensors under ``value.``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from agents.alphago.config import RLRunConfig, SLRunConfig
-from agents.alphago.nets import build_policy_net
+from agents.alphago.config import RLRunConfig, SLRunConfig, ValueRunConfig
+from agents.alphago.nets import build_policy_net, build_value_net
 from rlengine.config import ConfigError, load_config, to_toml
 from rlengine.runtime import (
     CheckpointError,
@@ -25,30 +26,48 @@ from rlengine.runtime import (
     save_checkpoint,
 )
 
-__all__ = ["AGENT_NAME", "PREFIX", "load_policy", "policy_tensors", "resume_training", "save_policy",
-           "save_training"]
+__all__ = ["AGENT_NAME", "PREFIX", "VALUE_AGENT", "VALUE_PREFIX", "load_policy", "load_value", "policy_tensors",
+           "resume_training", "save_policy", "save_training"]
 
 AGENT_NAME = "alphago"  # the agent a checkpoint names
 PREFIX = "policy"  # tensor-name prefix of the policy network's weights
 _CONFIGS = {"alphago": SLRunConfig, "alphago_rl": RLRunConfig}  # agents whose checkpoints hold a policy
+VALUE_AGENT = "alphago_value"
+VALUE_PREFIX = "value"  # tensor-name prefix of the value network's weights
+
+
+def _read(path: str | Path, configs: dict[str, type], what: str):
+    """(checkpoint, config) of a checkpoint whose agent is one of ``configs``; CheckpointError names the path."""
+    ckpt = load_checkpoint(path)
+    config_class = configs.get(ckpt.agent)
+    if config_class is None:
+        raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not {what} "
+                              f"({', '.join(configs)})")
+    try:
+        cfg = load_config(config_class, data=tomllib.loads(ckpt.config_toml))
+    except (ConfigError, tomllib.TOMLDecodeError) as exc:
+        raise CheckpointError(f"{ckpt.path / 'config.toml'}: {exc}") from None
+    return ckpt, cfg
 
 
 def load_policy(path: str | Path, *, device: str | None = None
                 ) -> tuple[SLRunConfig | RLRunConfig, nn.Module, torch.device]:
     """(config, network in eval mode, device) of an alphago SL or RL checkpoint (``cfg.board_size``,
     ``cfg.network``); CheckpointError names the path."""
-    ckpt = load_checkpoint(path)
-    config_class = _CONFIGS.get(ckpt.agent)
-    if config_class is None:
-        raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not a Go policy "
-                              f"({', '.join(_CONFIGS)})")
-    try:
-        cfg = load_config(config_class, data=tomllib.loads(ckpt.config_toml))
-    except (ConfigError, tomllib.TOMLDecodeError) as exc:
-        raise CheckpointError(f"{ckpt.path / 'config.toml'}: {exc}") from None
+    ckpt, cfg = _read(path, _CONFIGS, "a Go policy")
     dev = pick_device(device or cfg.run.device)
     net = build_policy_net(cfg.network, cfg.board_size)
     load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
+    return cfg, net.to(dev).eval(), dev
+
+
+def load_value(path: str | Path, *, device: str | None = None) -> tuple[ValueRunConfig, nn.Module, torch.device]:
+    """(config, value network in eval mode, device) of an ``alphago_value`` checkpoint (``cfg.board_size``,
+    ``cfg.network.encoder``); CheckpointError names the path, e.g. for a policy checkpoint."""
+    ckpt, cfg = _read(path, {VALUE_AGENT: ValueRunConfig}, "a Go value network")
+    dev = pick_device(device or cfg.run.device)
+    net = build_value_net(cfg.network, cfg.board_size)
+    load_module_state(net, ckpt.tensors, VALUE_PREFIX, source=ckpt.path)
     return cfg, net.to(dev).eval(), dev
 
 
@@ -60,27 +79,28 @@ def save_policy(cfg: SLRunConfig, net: nn.Module, directory: str | Path, *, step
                            config_toml=to_toml(cfg))
 
 
-def policy_tensors(net: nn.Module) -> dict[str, torch.Tensor]:
-    """The network's weights under the checkpoint's ``policy.`` prefix."""
-    return {f"{PREFIX}.{k}": v for k, v in net.state_dict().items()}
+def policy_tensors(net: nn.Module, prefix: str = PREFIX) -> dict[str, torch.Tensor]:
+    """The network's weights under the checkpoint's ``policy.`` (or ``prefix.``) prefix."""
+    return {f"{prefix}.{k}": v for k, v in net.state_dict().items()}
 
 
 def save_training(directory: str | Path, step: int, *, agent: str, net: nn.Module, optimizer: torch.optim.Optimizer,
-                  state: dict, config_toml: str, keep: int) -> Path:
+                  state: dict, config_toml: str, keep: int, prefix: str = PREFIX) -> Path:
     """A training run's checkpoint: weights, optimiser, the RNG states (under ``state["rng"]``) and ``state``."""
     rng_json, rng_tensors = rng_state()
-    tensors = policy_tensors(net)
+    tensors = policy_tensors(net, prefix)
     tensors.update(rng_tensors)
     return save_checkpoint(directory, step, agent=agent, tensors=tensors, optimizer=optimizer.state_dict(),
                            state={**state, "rng": rng_json}, config_toml=config_toml, keep=keep)
 
 
-def resume_training(path: str | Path, *, agent: str, net: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+def resume_training(path: str | Path, *, agent: str, net: nn.Module, optimizer: torch.optim.Optimizer,
+                    prefix: str = PREFIX) -> dict:
     """Undo of ``save_training``: loads the weights, the optimiser and the RNG states; returns the state."""
     ckpt = load_checkpoint(path)
     if ckpt.agent != agent:
         raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not {agent}")
-    load_module_state(net, ckpt.tensors, PREFIX, source=ckpt.path)
+    load_module_state(net, ckpt.tensors, prefix, source=ckpt.path)
     if ckpt.optimizer is None:
         raise CheckpointError(f"{ckpt.path}: optimizer state missing")
     optimizer.load_state_dict(ckpt.optimizer)

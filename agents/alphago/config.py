@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = ["CheckpointSection", "DataSection", "EvalSection", "GameSection", "NetworkSection", "RLLogSection",
-           "RLRunConfig", "RLRunSection", "RLSection", "RunSection", "RuntimeSection", "SLRunConfig", "TrainSection"]
+           "RLRunConfig", "RLRunSection", "RLSection", "RunSection", "RuntimeSection", "SLRunConfig", "TrainSection",
+           "ValueDataSection", "ValueNetworkSection", "ValueRunConfig", "ValueRunSection"]
 
 _ENCODERS = ("alphago48", "alphago49", "agz17")  # games.go.features.ENCODERS (checked again when encoding)
 
@@ -196,7 +197,8 @@ class RLSection:
     momentum: float = 0.0  # sgd only
     weight_decay: float = 0.0
     temperature: float = 1.0  # moves are sampled from softmax(logits / temperature), both sides
-    baseline: str = "none"  # none | mean (the mean reward of the minibatch)
+    baseline: str = "none"  # none | mean (the mean reward of the minibatch) | value (v(s_t) of rl.value)
+    value: str = ""  # baseline = value: the value-network checkpoint (agents.alphago.value)
     pool_every: int = 500  # a snapshot of the policy joins the opponent pool every K iterations (AlphaGo: 500)
     pool_max: int = 0  # the pool keeps at most this many snapshots (0 = all)
     grad_clip: float = 0.0  # 0 = no clipping
@@ -210,7 +212,10 @@ class RLSection:
         _check(0 <= self.momentum < 1, "rl.momentum", "must be in [0, 1)")
         _check(self.weight_decay >= 0, "rl.weight_decay", "must be >= 0")
         _check(self.temperature > 0, "rl.temperature", "must be > 0 (moves are sampled)")
-        _check(self.baseline in ("none", "mean"), "rl.baseline", f"expected none or mean, got {self.baseline!r}")
+        _check(self.baseline in ("none", "mean", "value"), "rl.baseline",
+               f"expected none, mean or value, got {self.baseline!r}")
+        _check(bool(self.value) == (self.baseline == "value"), "rl.value",
+               "names the value-network checkpoint exactly when rl.baseline = \"value\"")
         _check(self.pool_max >= 0, "rl.pool_max", "must be >= 0 (0 = keep every snapshot)")
         _check(self.grad_clip >= 0, "rl.grad_clip", "must be >= 0 (0 = off)")
 
@@ -254,6 +259,84 @@ class RLRunConfig:
     rl: RLSection = field(default_factory=RLSection)
     runtime: RuntimeSection = field(default_factory=RuntimeSection)
     log: RLLogSection = field(default_factory=RLLogSection)
+
+    @property
+    def board_size(self) -> int:
+        return self.game.board_size
+
+
+# ---- the value network run (agents.alphago.value, agents.alphago.value_data) -------------------------------
+
+
+@dataclass(frozen=True)
+class ValueRunSection:
+    agent: str = "alphago_value"
+    name: str = "go9_value"
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        _check(self.agent == "alphago_value", "run.agent",
+               f"this config is for the alphago_value agent, got {self.agent!r}")
+        _check_device(self.device)
+
+
+@dataclass(frozen=True)
+class ValueDataSection:
+    """The value data (AlphaGo's recipe, ``agents.alphago.value_data``) and what the network trains on."""
+
+    dir: str = "runs/go9_value_data"  # the generated games (shared by runs that train on the same data)
+    sl: str = "runs/go9_sl_cpu"  # policy for moves 1..U-1 (a policy checkpoint or run directory)
+    rl: str = "runs/go9_rl/pool/step-000000000100"  # policy for both sides from move U+1 to the end
+    games: int = 24_000
+    u_max: int = 80  # U ~ uniform 1..u_max (AlphaGo on 19x19: 450)
+    temperature: float = 1.0  # moves of both policies are sampled from softmax(logits / T)
+    test_fraction: float = 0.1  # of games (by a hash of the game's seed)
+    seed: int = 0  # the games' seeds derive from it (not from run.seed: runs that train on the same data share it)
+    positions: str = "one"  # what training reads: one (s_{U+1} of each game) | all (every position of each game)
+    prefetch: int = 4
+
+    def __post_init__(self):
+        _check(bool(self.dir), "data.dir", "must name the folder of the generated games")
+        _check(bool(self.sl) and bool(self.rl), "data.sl", "data.sl and data.rl must name policy checkpoints")
+        _check(self.games >= 1, "data.games", "must be at least 1")
+        _check(self.u_max >= 1, "data.u_max", "must be at least 1")
+        _check(self.temperature > 0, "data.temperature", "must be > 0 (moves are sampled)")
+        _check(0 < self.test_fraction < 1, "data.test_fraction", "must be in (0, 1)")
+        _check(self.positions in ("one", "all"), "data.positions", f"expected one or all, got {self.positions!r}")
+        _check(self.prefetch >= 1, "data.prefetch", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class ValueNetworkSection:
+    kind: str = "cnn"  # cnn (AlphaGo's value network) | resnet (rlengine.nn.ResNetTower + ValueHead)
+    encoder: str = "alphago49"  # AlphaGo: the policy's 48 planes plus the colour to move
+    filters: int = 64
+    layers: int = 7  # cnn: 5x5 first layer + (layers - 2) 3x3 layers, then the 1x1 convolution
+    blocks: int = 6  # resnet
+    hidden: int = 256  # the fully connected layer before the tanh output
+
+    def __post_init__(self):
+        _check(self.kind in ("cnn", "resnet"), "network.kind", f"expected cnn or resnet, got {self.kind!r}")
+        _check(self.encoder in _ENCODERS, "network.encoder",
+               f"unknown encoder {self.encoder!r}; known encoders: {', '.join(_ENCODERS)}")
+        _check(self.filters >= 1, "network.filters", "must be at least 1")
+        _check(self.layers >= 2, "network.layers", "must be at least 2")
+        _check(self.blocks >= 0, "network.blocks", "must be >= 0")
+        _check(self.hidden >= 1, "network.hidden", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class ValueRunConfig:
+    run: ValueRunSection = field(default_factory=ValueRunSection)
+    game: GameSection = field(default_factory=GameSection)
+    data: ValueDataSection = field(default_factory=ValueDataSection)
+    network: ValueNetworkSection = field(default_factory=ValueNetworkSection)
+    train: TrainSection = field(default_factory=lambda: TrainSection(
+        total_steps=20_000, batch_size=64, lr=0.003, warmup_steps=200, log_every=100))
+    eval: EvalSection = field(default_factory=lambda: EvalSection(every_steps=1_000, positions=4_096))
+    checkpoint: CheckpointSection = field(default_factory=lambda: CheckpointSection(every_steps=1_000))
+    runtime: RuntimeSection = field(default_factory=RuntimeSection)
 
     @property
     def board_size(self) -> int:

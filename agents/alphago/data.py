@@ -392,9 +392,16 @@ class BatchSampler:
     """
 
     def __init__(self, stream: GameStream, *, batch_size: int, encoder: str, seed: int, start: int = 0,
-                 prefetch: int = 4, augment: bool = True):
+                 prefetch: int = 4, augment: bool = True,
+                 samples: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+        """``samples``: (events, games, values float32 [S]) to draw from instead of every move event of
+        ``stream``; a batch's targets are then the values (a value network's), not the moves."""
         self.stream = stream
-        self.events, self.games = sample_events(stream)
+        self.values = None
+        if samples is None:
+            self.events, self.games = sample_events(stream)
+        else:
+            self.events, self.games, self.values = samples
         if len(self.events) == 0:
             raise ValueError("no training positions in this data (every game is empty or all passes)")
         self.batch_size = batch_size
@@ -411,7 +418,9 @@ class BatchSampler:
         rng = np.random.default_rng([self.seed, k])
         pick = rng.integers(len(self.events), size=self.batch_size)
         syms = rng.integers(8, size=self.batch_size) if self.augment else np.zeros(self.batch_size, np.int64)
-        return encode_samples(self.stream, self.events[pick], self.games[pick], syms.astype(np.int64), self.encoder)
+        planes, targets = encode_samples(self.stream, self.events[pick], self.games[pick], syms.astype(np.int64),
+                                         self.encoder)
+        return planes, (targets if self.values is None else self.values[pick])
 
     def _work(self) -> None:
         k = self._next

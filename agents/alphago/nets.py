@@ -1,8 +1,12 @@
-"""The SL policy network: AlphaGo's policy CNN (Silver et al. 2016), or a ResNet tower.
+"""AlphaGo's networks (Silver et al. 2016): the policy CNN and the value CNN, or ResNet towers.
 
 AlphaGo's policy network: a 5x5 convolution with k filters, then 3x3 convolutions with k filters
 (ReLU after each, zero padding keeps the N x N size), then a 1x1 convolution to one plane with a
 bias per point, and a softmax over the N*N points.  13 layers and k = 192 in the paper.
+
+AlphaGo's value network: the same tower on 49 planes (the policy's 48 plus the colour to move), then a
+1x1 convolution to one plane, a fully connected layer of 256 ReLU units and one tanh output: the
+expected outcome z in [-1, 1] for the player to move.
 """
 
 from __future__ import annotations
@@ -10,10 +14,33 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from agents.alphago.config import NetworkSection
+from agents.alphago.config import NetworkSection, ValueNetworkSection
 from rlengine.nn import PolicyHead, PolicyHeadConfig, ResNetConfig, ResNetTower, ValueHead, ValueHeadConfig
 
-__all__ = ["PolicyCNN", "PolicyResNet", "PolicyValueResNet", "build_policy_net", "masked_logits"]
+__all__ = ["PolicyCNN", "PolicyResNet", "PolicyValueResNet", "ValueCNN", "ValueResNet", "build_policy_net",
+           "build_value_net", "masked_logits"]
+
+
+def _cnn_tower(in_planes: int, filters: int, layers: int) -> nn.Sequential:
+    """AlphaGo's tower: a 5x5 convolution, then ``layers - 2`` 3x3 convolutions, ReLU after each.
+
+    He initialisation keeps the activations' scale through the ReLU stack (no normalisation layers);
+    with PyTorch's default init a 5x48 net barely moved in 120 SGD steps while this one learned."""
+    if layers < 2:
+        raise ValueError(f"an AlphaGo CNN needs at least 2 layers, got {layers}")
+    convs: list[nn.Module] = [nn.Conv2d(in_planes, filters, 5, padding=2), nn.ReLU()]
+    for _ in range(layers - 2):
+        convs += [nn.Conv2d(filters, filters, 3, padding=1), nn.ReLU()]
+    for conv in convs:
+        if isinstance(conv, nn.Conv2d):
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+    return nn.Sequential(*convs)
+
+
+def _check_planes(name: str, planes: torch.Tensor, in_planes: int, n: int) -> None:
+    if planes.dim() != 4 or planes.shape[1] != in_planes or planes.shape[2:] != (n, n):
+        raise ValueError(f"{name} expects [B, {in_planes}, {n}, {n}], got {tuple(planes.shape)}")
 
 
 class PolicyCNN(nn.Module):
@@ -21,28 +48,15 @@ class PolicyCNN(nn.Module):
 
     def __init__(self, in_planes: int, board_size: int, *, filters: int = 192, layers: int = 13):
         super().__init__()
-        if layers < 2:
-            raise ValueError(f"PolicyCNN needs at least 2 layers, got {layers}")
         self.in_planes = in_planes
         self.board_size = board_size
-        convs: list[nn.Module] = [nn.Conv2d(in_planes, filters, 5, padding=2), nn.ReLU()]
-        for _ in range(layers - 2):
-            convs += [nn.Conv2d(filters, filters, 3, padding=1), nn.ReLU()]
-        self.body = nn.Sequential(*convs)
+        self.body = _cnn_tower(in_planes, filters, layers)
         self.out = nn.Conv2d(filters, 1, 1, bias=False)
         self.point_bias = nn.Parameter(torch.zeros(board_size * board_size))  # [N*N]
-        # He initialisation keeps the activations' scale through the ReLU stack (no normalisation layers);
-        # with PyTorch's default init a 5x48 net barely moved in 120 SGD steps while this one learned.
-        for conv in self.body:
-            if isinstance(conv, nn.Conv2d):
-                nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
-                nn.init.zeros_(conv.bias)
         nn.init.normal_(self.out.weight, std=0.01)  # near-uniform policy at the start
 
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
-        n = self.board_size
-        if planes.dim() != 4 or planes.shape[1] != self.in_planes or planes.shape[2:] != (n, n):
-            raise ValueError(f"PolicyCNN expects [B, {self.in_planes}, {n}, {n}], got {tuple(planes.shape)}")
+        _check_planes("PolicyCNN", planes, self.in_planes, self.board_size)
         x = planes.to(self.out.weight.dtype)  # [B, P, N, N]
         x = self.out(self.body(x))  # [B, 1, N, N]
         return x.flatten(1) + self.point_bias  # [B, N*N]
@@ -75,6 +89,49 @@ class PolicyValueResNet(nn.Module):
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.tower(planes)
         return self.policy(x), self.value(x)
+
+
+class ValueCNN(nn.Module):
+    """AlphaGo's value network: ``[B, P, N, N]`` -> value ``[B]`` in [-1, 1] for the player to move."""
+
+    def __init__(self, in_planes: int, board_size: int, *, filters: int = 192, layers: int = 13, hidden: int = 256):
+        super().__init__()
+        self.in_planes = in_planes
+        self.board_size = board_size
+        self.body = _cnn_tower(in_planes, filters, layers)
+        self.out = nn.Conv2d(filters, 1, 1)  # [B, 1, N, N]
+        self.fc = nn.Linear(board_size * board_size, hidden)
+        self.head = nn.Linear(hidden, 1)
+        nn.init.normal_(self.head.weight, std=0.01)  # v near 0 at the start
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, planes: torch.Tensor) -> torch.Tensor:
+        _check_planes("ValueCNN", planes, self.in_planes, self.board_size)
+        x = planes.to(self.out.weight.dtype)
+        x = torch.relu(self.out(self.body(x))).flatten(1)  # [B, N*N]
+        return torch.tanh(self.head(torch.relu(self.fc(x))))[:, 0]  # [B]
+
+
+class ValueResNet(nn.Module):
+    """ResNet tower + AlphaGo Zero's value head: ``[B, P, N, N]`` -> value ``[B]`` in [-1, 1]."""
+
+    def __init__(self, in_planes: int, board_size: int, *, filters: int = 64, blocks: int = 6, hidden: int = 256):
+        super().__init__()
+        self.board_size = board_size
+        self.tower = ResNetTower(ResNetConfig(in_channels=in_planes, channels=filters, blocks=blocks))
+        self.value = ValueHead(ValueHeadConfig(in_channels=filters, board_size=board_size, hidden=hidden))
+
+    def forward(self, planes: torch.Tensor) -> torch.Tensor:
+        return self.value(self.tower(planes))  # [B]
+
+
+def build_value_net(net: ValueNetworkSection, board_size: int) -> nn.Module:
+    from games.go.features import num_planes
+
+    planes = num_planes(net.encoder)
+    if net.kind == "resnet":
+        return ValueResNet(planes, board_size, filters=net.filters, blocks=net.blocks, hidden=net.hidden)
+    return ValueCNN(planes, board_size, filters=net.filters, layers=net.layers, hidden=net.hidden)
 
 
 def build_policy_net(net: NetworkSection, board_size: int) -> nn.Module:

@@ -66,10 +66,14 @@ class PolicyGamesWorker:
         encode_position(g.position, self.network.encoder)
         go_batch.sensible_mask(g.position)
 
+    def section(self, key: str) -> NetworkSection:
+        """The network section of the network loaded under ``key`` (one for all here)."""
+        return self.network
+
     def load(self, key: str, version: int, weights: dict[str, np.ndarray]) -> None:
         net = self.nets.pop(key, None)
         if net is None:
-            net = build_policy_net(self.network, self.size).to(self.device).eval()
+            net = build_policy_net(self.section(key), self.size).to(self.device).eval()
         net.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in weights.items()})  # a copy: Ray hands read-only arrays
         self.nets[key] = net  # most recently used last
         self.versions[key] = version
@@ -79,16 +83,22 @@ class PolicyGamesWorker:
             del self.versions[old]
 
     @torch.no_grad()
-    def _choose(self, key: str, games: list[Game], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(moves int64 [B], masks bool [B, M]) for the side to move in each of ``games``."""
+    def logits(self, key: str, games: list[Game]) -> tuple[np.ndarray, np.ndarray]:
+        """(logits float32 [B, M], sensible masks bool [B, M]) of network ``key`` for the side to move in each
+        of ``games``: one network call."""
         m = self.size * self.size
-        planes = np.empty((len(games), num_planes(self.network.encoder), self.size, self.size), np.uint8)
+        encoder = self.section(key).encoder
+        planes = np.empty((len(games), num_planes(encoder), self.size, self.size), np.uint8)
         masks = np.empty((len(games), m), np.bool_)
         for r, g in enumerate(games):
-            encode_position(g.position, self.network.encoder, out=planes[r])
+            encode_position(g.position, encoder, out=planes[r])
             masks[r] = go_batch.sensible_mask(g.position)[:m]
         out = self.nets[key](torch.from_numpy(planes).to(self.device))
-        logits = (out[0] if isinstance(out, tuple) else out)[:, :m].float().cpu().numpy()  # [B, M]
+        return (out[0] if isinstance(out, tuple) else out)[:, :m].float().cpu().numpy(), masks
+
+    def _choose(self, key: str, games: list[Game], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(moves int64 [B], masks bool [B, M]) for the side to move in each of ``games``."""
+        logits, masks = self.logits(key, games)
         return sample_moves(logits, masks, self.temperature, rng), masks
 
     def run(self, task: dict) -> dict:

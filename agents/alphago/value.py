@@ -1,0 +1,255 @@
+"""AlphaGo's value network (Silver et al. 2016): v(s) ~ the outcome z of self-play from s.
+
+Read top to bottom: the data stage, evaluation of a network on positions, the training loop, evaluation
+of a checkpoint.
+
+- **Data.** ``agents.alphago.value_data``: AlphaGo's recipe (SL policy to a random move U, one random move,
+  the RL policy to the end), one position per game, on Ray actors; ``rlengine train`` makes the missing
+  games first, ``rlengine gen-value-data`` only them.  ``data.positions = "all"`` trains on every
+  position of the same games instead (the overfitting contrast).
+- **Network.** ``agents.alphago.nets.ValueCNN`` (the policy tower on 49 planes, a 1x1 convolution, a fully
+  connected layer of 256, tanh) or ``ValueResNet`` (``network.kind``).
+- **Training.** Mean squared error between v(s) and z, SGD or Adam (``[train]``, the SL policy's
+  section), a random one of the 8 symmetries per sample.  ``train_mse`` / ``test_mse`` are measured on
+  fixed samples of the training positions and of the held-out games' positions (of the same kind);
+  MSE is mean((z - v)^2) with z in {-1, +1}, so a constant prediction of 0 scores 1.
+- **Outputs.** ``checkpoints/`` (weights under ``value.``, optimiser, counters, RNG states, config),
+  ``metrics.jsonl`` and ``tb/``.  Re-running the same command resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from agents.alphago import value_data as vd
+from agents.alphago.checkpoint import VALUE_AGENT, VALUE_PREFIX, load_value, resume_training, save_training
+from agents.alphago.config import ValueRunConfig
+from agents.alphago.data import BatchSampler, GameStream
+from agents.alphago.nets import build_value_net
+from agents.alphago.sl import make_optimizer
+from rlengine.config import ConfigError, to_toml
+from rlengine.runtime import MetricsLogger, RunDir, find_checkpoint, pick_device
+from rlengine.seeding import derive_seed, seed_everything
+
+__all__ = ["evaluate", "generate_data", "predict", "train", "value_mse"]
+
+log = logging.getLogger(__name__)
+
+
+# ---- the data stage ----------------------------------------------------------------------------------
+
+
+def generate_data(cfg: ValueRunConfig, *, progress: bool = True, address: str | None = None) -> dict:
+    """``rlengine gen-value-data``: the config's missing games (``agents.alphago.value_data.generate``)."""
+    return vd.generate(cfg, progress=progress, address=address)
+
+
+def _load(cfg: ValueRunConfig) -> vd.ValueData:
+    try:
+        return vd.load_value_data(cfg.data.dir, test_fraction=cfg.data.test_fraction, size=cfg.board_size)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"data.dir: {exc}") from None
+
+
+def _fixed(samples: tuple[np.ndarray, np.ndarray, np.ndarray], num: int, seed: int):
+    """A fixed subsample of ``num`` samples (all when fewer), in order."""
+    events, games, z = samples
+    if num < len(events):
+        pick = np.sort(np.random.default_rng(seed).choice(len(events), size=num, replace=False))
+        return events[pick], games[pick], z[pick]
+    return events, games, z
+
+
+# ---- evaluation on positions ------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def predict(net: torch.nn.Module, stream: GameStream, events: np.ndarray, games: np.ndarray, *, encoder: str,
+            device: torch.device, batch_size: int = 512, amp: bool = True) -> np.ndarray:
+    """float32 [S]: v of the position before each event (symmetry 0)."""
+    from games.go.features import encode_games
+
+    was_training = net.training
+    net.eval()
+    out = np.empty(len(events), np.float32)
+    try:
+        for lo in range(0, len(events), batch_size):
+            ev, gm = events[lo:lo + batch_size], games[lo:lo + batch_size]
+            planes = encode_games(stream.points, stream.colors, stream.game_offsets, gm, ev,
+                                  np.zeros(len(ev), np.int64), encoder, stream.size)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+                out[lo:lo + len(ev)] = net(torch.from_numpy(planes).to(device)).float().cpu().numpy()
+    finally:
+        net.train(was_training)
+    return out
+
+
+def value_mse(net: torch.nn.Module, stream: GameStream, samples, **kw) -> float:
+    """mean((z - v)^2) over ``samples`` = (events, games, z)."""
+    events, games, z = samples
+    if len(events) == 0:
+        return float("nan")
+    v = predict(net, stream, events, games, **kw)
+    return float(np.mean((z - v) ** 2))
+
+
+# ---- the training loop --------------------------------------------------------------------------------------
+
+
+def train(cfg: ValueRunConfig, run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None,
+          time_limit: float | None = None, address: str | None = None) -> dict:
+    """Make the missing value games, then train (or resume) the value network in ``run_dir``; returns the
+    last evaluation (``train_mse``, ``test_mse``, ``const_test_mse``) plus ``step`` and ``samples_per_s``.
+
+    ``address`` joins a Ray cluster for the data stage; ``stop_at`` / ``time_limit`` end the call at that
+    step / after that many seconds, with a checkpoint."""
+    t = cfg.train
+    run = RunDir(run_dir)
+    config_toml = to_toml(cfg)
+    resume_path = run.prepare(config_toml)
+    seed = cfg.run.seed
+    generated = vd.generate(cfg, progress=progress, address=address)
+    seed_everything(seed)
+    device = pick_device(cfg.run.device)
+    encoder, size, kind = cfg.network.encoder, cfg.board_size, cfg.data.positions
+
+    data = _load(cfg)
+    stream = data.stream
+    train_samples = vd.value_samples(data, "train", kind)
+    test_samples = vd.value_samples(data, "test", kind)
+    if len(test_samples[0]) == 0:
+        raise ConfigError(f"data.test_fraction: no test positions among the {data.num_games} games of {cfg.data.dir}")
+    n_eval = cfg.eval.positions
+    fixed = {"train": _fixed(train_samples, n_eval, derive_seed(seed, "train-eval")),
+             "test": _fixed(test_samples, n_eval, derive_seed(seed, "test-eval"))}
+    if kind != "one":  # the contrast: also the held-out games' one-per-game positions
+        fixed["test_one"] = _fixed(vd.value_samples(data, "test", "one"), n_eval, derive_seed(seed, "test-eval"))
+    const = float(train_samples[2].mean())  # the best constant predictor on the training samples
+    const_test_mse = float(np.mean((test_samples[2] - const) ** 2))
+    log.info("value data %s: %d games (%d short), %d training and %d test positions (%s per game)", cfg.data.dir,
+             data.num_games, int(data.short.sum()), len(train_samples[0]), len(test_samples[0]), kind)
+
+    net = build_value_net(cfg.network, size).to(device)
+    optimizer = make_optimizer(net, cfg)
+    c = {"step": 0, "next_eval": cfg.eval.every_steps, "next_checkpoint": cfg.checkpoint.every_steps}
+    last_eval: dict = {}
+    if resume_path is not None:
+        state = resume_training(resume_path, agent=VALUE_AGENT, net=net, optimizer=optimizer, prefix=VALUE_PREFIX)
+        c.update(state["counters"])
+        last_eval = state.get("last_eval", {})
+        log.info("resuming %s from step %d (%s)", run.path, c["step"], resume_path.name)
+    metrics = MetricsLogger(run, resume_step=c["step"] if resume_path is not None else None)
+
+    def checkpoint() -> None:
+        save_training(run.checkpoints, c["step"], agent=VALUE_AGENT, net=net, optimizer=optimizer,
+                      state={"counters": c, "last_eval": last_eval, "board_size": size, "encoder": encoder},
+                      config_toml=config_toml, keep=cfg.checkpoint.keep, prefix=VALUE_PREFIX)
+
+    def validate() -> dict:
+        res = {f"{name}_mse": value_mse(net, stream, s, encoder=encoder, device=device,
+                                        batch_size=cfg.eval.batch_size, amp=t.amp) for name, s in fixed.items()}
+        res["const_test_mse"] = const_test_mse
+        metrics.log(c["step"], positions=c["step"] * t.batch_size, **res)
+        log.info("step %d: %s", c["step"], " ".join(f"{k} {v:.4f}" for k, v in res.items()))
+        return res
+
+    sampler = BatchSampler(stream, batch_size=t.batch_size, encoder=encoder, seed=derive_seed(seed, "batches"),
+                           start=c["step"], prefetch=cfg.data.prefetch, samples=train_samples)
+    bar = tqdm(total=t.total_steps, initial=c["step"], unit="step", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.05, desc=f"value net ({kind})")
+    t0, step0 = time.perf_counter(), c["step"]
+    loss_sum, count = 0.0, 0
+    net.train()
+    try:
+        if c["step"] == 0 and resume_path is None:
+            last_eval = validate()
+        while c["step"] < t.total_steps and (stop_at is None or c["step"] < stop_at) and (
+                time_limit is None or time.perf_counter() - t0 < time_limit):
+            lr = t.lr_at(c["step"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            planes, z = next(sampler)
+            x = torch.from_numpy(planes).to(device, non_blocking=True)  # [B, P, N, N] uint8
+            y = torch.from_numpy(z).to(device, non_blocking=True)  # [B]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.amp and device.type == "cuda"):
+                v = net(x).float()  # [B]
+            loss = F.mse_loss(v, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if t.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), t.grad_clip)
+            optimizer.step()
+            c["step"] += 1
+            bar.update(1)
+            loss_sum += float(loss.detach())
+            count += 1
+            if c["step"] % t.log_every == 0:
+                rate = (c["step"] - step0) * t.batch_size / max(time.perf_counter() - t0, 1e-9)
+                metrics.log(c["step"], loss=loss_sum / count, lr=lr, samples_per_s=rate,
+                            positions=c["step"] * t.batch_size)
+                bar.set_postfix(loss=f"{loss_sum / count:.3f}", sps=f"{rate:.0f}",
+                                test=f"{last_eval.get('test_mse', float('nan')):.3f}", refresh=False)
+                loss_sum, count = 0.0, 0
+            if c["step"] >= c["next_eval"] or c["step"] >= t.total_steps:
+                last_eval = validate()
+                while c["next_eval"] <= c["step"]:
+                    c["next_eval"] += cfg.eval.every_steps
+            if c["step"] >= c["next_checkpoint"] or c["step"] >= t.total_steps:
+                checkpoint()
+                while c["next_checkpoint"] <= c["step"]:
+                    c["next_checkpoint"] += cfg.checkpoint.every_steps
+        if c["step"] > step0 and not (run.checkpoints / f"step-{c['step']:012d}").exists():
+            checkpoint()  # stopped between checkpoints (stop_at / time_limit): keep the work
+    except KeyboardInterrupt:
+        if c["step"] > step0:
+            checkpoint()
+        raise
+    finally:
+        sampler.close()
+        bar.close()
+        metrics.close()
+    elapsed = time.perf_counter() - t0
+    rate = (c["step"] - step0) * t.batch_size / elapsed if c["step"] > step0 else None
+    return {**last_eval, "step": c["step"], "positions": c["step"] * t.batch_size, "samples_per_s": rate,
+            "train_samples": int(len(train_samples[0])), "test_samples": int(len(test_samples[0])),
+            "games": generated["games"], "device": str(device)}
+
+
+# ---- evaluation of a checkpoint -------------------------------------------------------------------------------
+
+
+def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int | None = None,
+             data: str | Path | None = None) -> dict:
+    """Train and test MSE of a value checkpoint on value data (``data``: a value-data folder; default the
+    checkpoint's ``data.dir``), split by the checkpoint's ``data.test_fraction``, on the position kind it
+    was trained on and on the other; ``episodes`` positions per figure (default every position)."""
+    path = find_checkpoint(checkpoint)
+    cfg, net, device = load_value(path)
+    folder = Path(data) if data is not None else Path(cfg.data.dir)
+    vdata = vd.load_value_data(folder, test_fraction=cfg.data.test_fraction, size=cfg.board_size)
+    seed = seed if seed is not None else cfg.run.seed
+    out: dict = {"checkpoint": str(path), "data": str(folder), "positions": cfg.data.positions,
+                 "games": vdata.num_games, "short_games": int(vdata.short.sum())}
+    for kind in ("one", "all"):
+        fig = {}
+        for split in ("train", "test"):
+            s = vd.value_samples(vdata, split, kind)
+            fig[f"{split}_positions"] = int(len(s[0]))
+            if episodes:
+                s = _fixed(s, int(episodes), derive_seed(seed, "eval", split, kind))
+            fig[f"{split}_mse"] = value_mse(net, vdata.stream, s, encoder=cfg.network.encoder, device=device,
+                                            batch_size=cfg.eval.batch_size, amp=cfg.train.amp)
+            if split == "test":
+                const = float(vd.value_samples(vdata, "train", kind)[2].mean())
+                fig["const_test_mse"] = float(np.mean((s[2] - const) ** 2))
+        out[kind] = fig
+    out["train_mse"], out["test_mse"] = out[cfg.data.positions]["train_mse"], out[cfg.data.positions]["test_mse"]
+    return out
