@@ -1,10 +1,12 @@
 """AlphaGo's search: batched PUCT over ``rlengine.search`` with SL-policy priors and mixed leaf values.
 
 A leaf's value is ``V = (1 - lambda) * v_theta + lambda * z`` (Silver et al. 2016): ``v_theta`` from a
-value network, ``z`` the outcome (+1 win / -1 loss / 0 jigo, for the player to move at the leaf) of one
+value network (``value=VALUE_CKPT``, ``agents.alphago.value``; or the value head of a policy-value
+network), ``z`` the outcome (+1 win / -1 loss / 0 jigo, for the player to move at the leaf) of one
 playout of the fast rollout policy (``games.go.rollout``; uniformly random sensible moves without
-rollout weights).  ``lambda = 1`` (rollouts only) is the working mode until a value network exists;
-``lambda = 0`` uses the value network alone.  Priors come from the SL policy network over the
+rollout weights).  With a value network lambda defaults to 0.5 (AlphaGo's strongest setting), without
+one to 1 (rollouts only); ``lambda = 0`` uses the value network alone and plays no rollouts.  The win
+rates that ``lz-analyze`` and ``hint`` show are the tree's mean of these mixed values.  Priors come from the SL policy network over the
 sensible moves (legal, not filling one's own single-point eye); pass, which the SL policy does not
 score, gets ``pass_prior``.  The move played is the most visited one.
 
@@ -21,9 +23,11 @@ A leaf after two passes ends the search there, and its value follows the scoring
     phase itself, which ``genmove_cleanup`` searches this way).
 
 ``GoEvaluator`` turns a batch of leaves (paths of moves from the roots of many games) into
-priors and values with compiled code (``games.go.batch``) and one network call; ``MCTSPlayer`` is
-the ``mcts:CHECKPOINT[,sims=N][,lambda=L][,rollout=WEIGHTS][,...]`` player for GTP, matches and
-``rlengine play``.
+priors and values with compiled code (``games.go.batch``): one policy-network call for the leaves that
+need priors, one value-network call for the live leaves (the planes are built once when the value
+network's features extend the policy's, as alphago49 extends alphago48), and the rollouts in one
+compiled batch.  ``MCTSPlayer`` is the ``mcts:CHECKPOINT[,value=VALUE][,sims=N][,lambda=L]
+[,rollout=WEIGHTS][,...]`` player for GTP, matches and ``rlengine play``.
 """
 
 from __future__ import annotations
@@ -39,16 +43,20 @@ from typing import Callable
 import numpy as np
 import torch
 
-from agents.alphago.checkpoint import load_policy
+from agents.alphago.checkpoint import load_policy, load_value
 from agents.alphago.spec import parse_player_spec
 from games.go import _core
 from games.go import batch as go_batch
 from games.go.board import BLACK, EMPTY, Position, Rules
+from games.go.features import num_planes
 from games.go.player import Analysis, MoveInfo
 from rlengine.search import Evaluation, Forest, SearchConfig, search
 
 __all__ = ["SCORINGS", "GoEvaluator", "MCTSOptions", "MCTSPlayer", "dirichlet_alpha", "make_mcts_player",
-           "net_function"]
+           "net_function", "value_function"]
+
+# (policy encoder, value encoder) pairs whose value planes start with the policy's planes: one encoding serves both
+_EXTENDS = {("alphago48", "alphago49")}
 
 SCORINGS = ("area", "tromp-taylor")  # how a leaf after two passes is valued (module docstring)
 
@@ -76,10 +84,22 @@ def net_function(net: torch.nn.Module, device: torch.device) -> Callable:
     return run
 
 
+def value_function(net: torch.nn.Module, device: torch.device) -> Callable:
+    """``planes uint8 [B, P, N, N] -> values float32 [B]`` (numpy) of a value network."""
+
+    @torch.inference_mode()
+    def run(planes: np.ndarray) -> np.ndarray:
+        return net(torch.from_numpy(planes).to(device)).float().cpu().numpy()
+
+    return run
+
+
 class GoEvaluator:
     """The injected ``evaluate`` for Go: leaves -> (priors, legal moves, values, terminal).
 
     ``net_fn(planes) -> (logits [B, N*N] or [B, N*N+1], values [B] or None)`` (``net_function``);
+    ``value_fn(planes) -> values [B]`` (``value_function``): a separate value network reading
+    ``value_encoder`` planes (None: the policy-value network's own value, when lambda < 1);
     ``rollout``: a ``RolloutPolicy`` or None (uniform sensible moves) for the rollouts.
     ``scoring``: how a leaf after two passes is valued, ``"tromp-taylor"`` (the board as it stands;
     the default here, as self-play scores its games) or ``"area"`` (the mean outcome of
@@ -88,16 +108,19 @@ class GoEvaluator:
     """
 
     def __init__(self, *, size: int, encoder: str, net_fn: Callable, rollout=None, lam: float = 1.0,
-                 pass_prior: float = 0.01, seed: int = 0, scoring: str = "tromp-taylor", end_playouts: int = 16):
+                 pass_prior: float = 0.01, seed: int = 0, scoring: str = "tromp-taylor", end_playouts: int = 16,
+                 value_fn: Callable | None = None, value_encoder: str | None = None):
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"lambda must be in [0, 1], got {lam}")
         if scoring not in SCORINGS:
             raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
         if end_playouts < 1:
             raise ValueError(f"end_playouts must be >= 1, got {end_playouts}")
-        if lam < 1.0 and not getattr(net_fn, "has_value", False):
-            raise ValueError(f"lambda = {lam} mixes in a value network, and this network has no value head; "
-                             "use lambda=1 (rollouts only)")
+        if value_fn is not None and value_encoder is None:
+            raise ValueError("a value_fn needs the value_encoder its planes are built with")
+        if lam < 1.0 and value_fn is None and not getattr(net_fn, "has_value", False):
+            raise ValueError(f"lambda = {lam} mixes in a value network, and there is none (no value=VALUE_CKPT, "
+                             "and the policy network has no value head); give one or use lambda=1 (rollouts only)")
         self.size = size
         self.encoder = encoder
         self.net_fn = net_fn
@@ -107,8 +130,18 @@ class GoEvaluator:
         self.seed = int(seed)
         self.scoring = scoring
         self.end_playouts = int(end_playouts)
+        self.value_fn = value_fn
+        self.value_encoder = value_encoder
+        # the planes the leaves are encoded with: the value network's when they extend the policy's
+        self.policy_planes = num_planes(encoder)
+        self.plane_encoder = value_encoder if value_fn is not None and (
+            value_encoder == encoder or (encoder, value_encoder) in _EXTENDS) else encoder
         self.calls = 0
         self.net_positions = 0  # positions sent to the network so far (leaves that ended the game are not)
+        self.value_positions = 0  # positions sent to the separate value network
+        # v of the leaves valued since the roots were set, by (tree, path): a leaf visited again before it
+        # is expanded (expand > 1) is not sent to the value network again
+        self._values: dict[tuple[int, bytes], float] = {}
         self.roots = None
         self.leaf_time = self.net_time = self.rollout_time = 0.0
 
@@ -116,25 +149,29 @@ class GoEvaluator:
         """The roots of the next search; ``move_cap``: leaves at that many game moves are terminal
         (self-play's cap; None, for GTP games, means no cap)."""
         self.roots = go_batch.Roots.from_positions(positions, move_cap=move_cap)
+        self._values.clear()  # keyed by paths from these roots
 
     def __call__(self, tree_of, paths, depths, need_priors) -> Evaluation:
         t0 = time.perf_counter()
         m = self.size * self.size
         b = len(tree_of)
         if need_priors.any() or self.lam < 1:
-            leaves, planes = go_batch.play_and_encode(self.roots, tree_of, paths, depths, self.encoder)
+            leaves, planes = go_batch.play_and_encode(self.roots, tree_of, paths, depths, self.plane_encoder)
         else:
             leaves, planes = go_batch.play_paths(self.roots, tree_of, paths, depths), None
         live = ~leaves.terminal
         mover_sign = np.where(leaves.to_move == BLACK, 1.0, -1.0)
         values = np.sign(leaves.score) * mover_sign  # exact at terminal leaves
         priors = np.zeros((b, m + 1), np.float32)
-        want_net = (need_priors & live) | (live if self.lam < 1 else np.zeros(b, bool))
+        want_value = live if self.lam < 1 else np.zeros(b, bool)
+        want_net = (need_priors & live) | (want_value if self.value_fn is None else False)
         t1 = time.perf_counter()
         if want_net.any():
             idx = np.flatnonzero(want_net)
-            planes = planes[idx] if idx.size < b else planes
-            logits, v = self.net_fn(planes)
+            x = planes[idx] if idx.size < b else planes
+            if x.shape[1] != self.policy_planes:  # value planes that extend the policy's
+                x = np.ascontiguousarray(x[:, :self.policy_planes])
+            logits, v = self.net_fn(x)
             self.net_positions += idx.size
             legal = leaves.legal[idx]
             k = logits.shape[1]  # m + 1 when the network scores pass itself
@@ -148,8 +185,10 @@ class GoEvaluator:
                 p[~only_pass] *= 1 - self.pass_prior
                 priors[idx, m] = np.where(only_pass, 1.0, self.pass_prior)
             priors[idx, :k] = p
-            if self.lam < 1:
+            if self.lam < 1 and self.value_fn is None:
                 values[idx] = v  # mixed with the rollouts' z below
+        if self.value_fn is not None and want_value.any():
+            self._value_leaves(np.flatnonzero(want_value), tree_of, paths, depths, planes, values)
         t2 = time.perf_counter()
         if self.lam > 0 and live.any():
             idx = np.flatnonzero(live)
@@ -170,6 +209,24 @@ class GoEvaluator:
         self.net_time += t2 - t1
         self.rollout_time += t3 - t2
         return Evaluation(priors, leaves.legal, values, leaves.terminal)
+
+    def _value_leaves(self, idx: np.ndarray, tree_of, paths, depths, planes, values: np.ndarray) -> None:
+        """values[idx] = v of those leaves: from the cache, or one value-network call for the rest."""
+        keys = [(int(tree_of[i]), paths[i, :depths[i]].tobytes()) for i in idx]
+        known = np.array([k in self._values for k in keys], bool)
+        for i, k in zip(idx[known], (k for k, h in zip(keys, known) if h)):
+            values[i] = self._values[k]
+        new = idx[~known]
+        if new.size:
+            if self.plane_encoder == self.value_encoder:
+                x = planes[new]
+            else:
+                x = go_batch.encode_leaves(self.roots, tree_of[new], paths[new], depths[new], self.value_encoder)
+            v = self.value_fn(x)
+            values[new] = v
+            self.value_positions += new.size
+            for k, vi in zip((k for k, h in zip(keys, known) if not h), v):
+                self._values[k] = float(vi)
 
     def _continued_value(self, leaves, idx: np.ndarray, mover_sign: np.ndarray) -> np.ndarray:
         """Mean outcome, for the player to move, of ``end_playouts`` playouts from each of the leaves
@@ -194,7 +251,8 @@ class MCTSOptions:
 
     sims: int | None = None  # simulations per move (default 800 when neither sims nor seconds is set)
     seconds: float | None = None  # thinking time per move (a GTP clock, when set, takes over)
-    lam: float = 1.0  # V = (1 - lambda) v + lambda z; 1 until a value network exists
+    value: str | None = None  # value-network checkpoint (agents.alphago.value); None: rollouts only
+    lam: float | None = None  # V = (1 - lambda) v + lambda z; default 0.5 with a value network, 1 without
     rollout: str | None = None  # rollout-policy weights (safetensors); None: uniform sensible moves
     resign: float = 0.05  # resign when the root's win probability falls below this (0: never)
     c_puct: float = 5.0
@@ -211,7 +269,7 @@ class MCTSOptions:
             raise ValueError(f"sims must be >= 1, got {self.sims}")
         if self.seconds is not None and not self.seconds > 0:
             raise ValueError(f"seconds must be > 0, got {self.seconds}")
-        if not 0 <= self.lam <= 1:
+        if self.lam is not None and not 0 <= self.lam <= 1:
             raise ValueError(f"lambda must be in [0, 1], got {self.lam}")
         if not 0 <= self.resign < 0.5:
             raise ValueError(f"resign must be in [0, 0.5), got {self.resign}")
@@ -221,7 +279,7 @@ class MCTSOptions:
             raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
 
 
-_OPTION_TYPES = {"sims": int, "seconds": float, "lambda": float, "rollout": str, "resign": float, "c_puct": float,
+_OPTION_TYPES = {"value": str, "sims": int, "seconds": float, "lambda": float, "rollout": str, "resign": float, "c_puct": float,
                  "batch": int, "expand": int, "capacity": int, "noise": float, "scoring": str}
 
 
@@ -230,7 +288,8 @@ class MCTSPlayer:
 
     def __init__(self, checkpoint: str | Path, options: MCTSOptions | None = None, *, seed: int | None = None,
                  device: str | None = None, net: torch.nn.Module | None = None, encoder: str | None = None,
-                 board_size: int | None = None, rollout_policy=None):
+                 board_size: int | None = None, rollout_policy=None, value_net: torch.nn.Module | None = None,
+                 value_encoder: str | None = None):
         from agents.alphago.rollout import load_rollout
 
         self.options = opts = options or MCTSOptions()
@@ -244,12 +303,21 @@ class MCTSPlayer:
         self.encoder = encoder
         self.name = f"mcts:{Path(checkpoint).name}"
         net_fn = net_function(net, dev)
+        if value_net is None and opts.value:
+            value_cfg, value_net, _ = load_value(opts.value, device=str(dev))
+            value_encoder = value_cfg.network.encoder
+            if value_cfg.board_size != self.board_size:
+                raise ValueError(f"value network {opts.value} is for {value_cfg.board_size}x{value_cfg.board_size} "
+                                 f"boards, the policy {checkpoint} for {self.board_size}x{self.board_size}")
+        value_fn = value_function(value_net, dev) if value_net is not None else None
+        self.lam = opts.lam if opts.lam is not None else (0.5 if value_net is not None else 1.0)
         rollout = rollout_policy or (load_rollout(opts.rollout) if opts.rollout else None)
         if rollout is not None and rollout.size != self.board_size:
             rollout = type(rollout)(rollout.weights, self.board_size)
         self._seed = int(seed if seed is not None else random.SystemRandom().randrange(2**31))
         self.evaluator = GoEvaluator(size=self.board_size, encoder=encoder, net_fn=net_fn, rollout=rollout,
-                                     lam=opts.lam, seed=self._seed, scoring=opts.scoring)
+                                     lam=self.lam, seed=self._seed, scoring=opts.scoring, value_fn=value_fn,
+                                     value_encoder=value_encoder)
         self.scoring = opts.scoring  # shown by the GTP engine's version
         self.config = SearchConfig(c_puct=opts.c_puct, leaves_per_tree=opts.batch, expand_threshold=opts.expand,
                                    dirichlet_epsilon=opts.noise, dirichlet_alpha=dirichlet_alpha(self.board_size))
@@ -467,14 +535,17 @@ def _same_state(a: Position, b: Position) -> bool:
 
 
 def make_mcts_player(arg: str = "", *, seed: int | None = None) -> MCTSPlayer:
-    """Entry-point factory for ``mcts:CHECKPOINT[,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R]
-    [,c_puct=C][,batch=B][,expand=E][,capacity=NODES][,noise=EPS][,scoring=area|tromp-taylor]``.
+    """Entry-point factory for ``mcts:CHECKPOINT[,value=VALUE][,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS]
+    [,resign=R][,c_puct=C][,batch=B][,expand=E][,capacity=NODES][,noise=EPS][,scoring=area|tromp-taylor]``.
+
+    ``value`` names a value-network checkpoint or run directory; lambda then defaults to 0.5 (0: the value
+    network alone, 1: rollouts alone).
 
     ``scoring`` (default ``area``) says how the search values a game ended by two passes: ``area``
     removes dead stones first (GUIs, people, and ``rlengine match``, whose two passes start a cleanup
     phase); ``tromp-taylor`` scores the board as it stands."""
-    usage = ("mcts:CHECKPOINT[,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R][,c_puct=C][,batch=B]"
-             "[,expand=E][,scoring=area|tromp-taylor]")
+    usage = ("mcts:CHECKPOINT[,value=VALUE][,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R][,c_puct=C]"
+             "[,batch=B][,expand=E][,scoring=area|tromp-taylor]")
     path, options = parse_player_spec("mcts", arg, _OPTION_TYPES, usage=usage)
     kw = {"lam" if key == "lambda" else key: value for key, value in options.items()}
     return MCTSPlayer(path, MCTSOptions(**kw), seed=seed)

@@ -35,12 +35,13 @@ class MCTSSelfPlay:
     ``noise``: the root Dirichlet noise weight (default 0.25; 0 turns it off); ``noise_alpha``: its
     concentration (default ``dirichlet_alpha(N)``).  Both replace the ``dirichlet_*`` fields of
     ``config``.  ``max_moves``: the one move cap of the games and the tree (default 3*N*N).
+    ``value_fn`` / ``value_encoder``: a separate value network (``GoEvaluator``), mixed in by ``lam``.
     """
 
     def __init__(self, net_fn: Callable, *, encoder: str, rules: Rules, num_games: int, sims: int = 100,
                  config: SearchConfig | None = None, lam: float = 0.0, rollout=None, sample_moves: int = 0,
                  capacity: int = 20_000, seed: int = 0, max_moves: int | None = None, noise: float = 0.25,
-                 noise_alpha: float | None = None):
+                 noise_alpha: float | None = None, value_fn: Callable | None = None, value_encoder: str | None = None):
         self.rules = rules
         self.sims = int(sims)
         alpha = dirichlet_alpha(rules.size) if noise_alpha is None else float(noise_alpha)
@@ -50,7 +51,7 @@ class MCTSSelfPlay:
         m = rules.size * rules.size
         self.forest = Forest(num_games, m + 1, capacity=capacity)
         self.evaluator = GoEvaluator(size=rules.size, encoder=encoder, net_fn=net_fn, rollout=rollout, lam=lam,
-                                     seed=seed)
+                                     seed=seed, value_fn=value_fn, value_encoder=value_encoder)
         self.rng = np.random.default_rng(seed)
         self.games = [self._new_game() for _ in range(num_games)]
         self.last_games: list[Game] = []  # the games that ended at the last play_move
