@@ -14,7 +14,10 @@ loop, evaluation.
 - **Update.** REINFORCE with the terminal reward z = +1/-1 from the learner's side, on the learner's own
   moves only: loss = -(1/n) * sum over games i and the learner's moves t of (z_i - b) log p(a_t | s_t),
   n = the games of the minibatch (AlphaGo's n = 128), p the softmax over the moves that were sensible
-  when the move was sampled (the mask comes back with the game).  b is 0 or the minibatch's mean z.
+  when the move was sampled (the mask comes back with the game).  b is 0, the minibatch's mean z, or
+  (``rl.baseline = "value"``) v(s_t) of a trained value network (``rl.value``; AlphaGo's own RL stage
+  used this baseline where it had one), which takes the outcome expected from each position out of its
+  advantage and so lowers the update's variance.
 - **Asynchrony.** Actors keep playing while the learner updates, so a game may have been played by
   an earlier weights version.  The version (the learner's iteration when the weights were published)
   is recorded with every game, and ``staleness`` (iterations behind the learner, mean over the
@@ -38,7 +41,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from agents.alphago.checkpoint import load_policy, policy_tensors, resume_training, save_training
+from agents.alphago.checkpoint import load_policy, load_value, policy_tensors, resume_training, save_training
 from agents.alphago.config import RLRunConfig
 from agents.alphago.nets import build_policy_net
 from agents.alphago.policy_games import PolicyGamesWorker
@@ -116,15 +119,26 @@ def learner_samples(games: dict, size: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def update(net: torch.nn.Module, optimizer: torch.optim.Optimizer, games: dict, *, encoder: str, size: int,
-           baseline: str, device: torch.device, amp: bool, grad_clip: float) -> dict:
-    """One REINFORCE step on a minibatch of games (``concat_games`` of the tasks' results)."""
+           baseline: str, device: torch.device, amp: bool, grad_clip: float, value_net: torch.nn.Module | None = None,
+           value_encoder: str | None = None) -> dict:
+    """One REINFORCE step on a minibatch of games (``concat_games`` of the tasks' results); ``value_net``
+    (reading ``value_encoder`` planes) gives the baseline v(s_t) when ``baseline == "value"``."""
     events, game_of, masks = learner_samples(games, size)
     z = games["z"].astype(np.float32)
-    b = float(z.mean()) if baseline == "mean" else 0.0
-    adv = (z - b)[game_of]  # [S]
     num_games = len(z)
     planes = encode_games(games["points"], games["colors"], games["offsets"], game_of, events,
                           np.zeros(len(events), np.int64), encoder, size)  # [S, P, N, N]
+    if baseline == "value":
+        vplanes = planes if value_encoder == encoder else encode_games(
+            games["points"], games["colors"], games["offsets"], game_of, events, np.zeros(len(events), np.int64),
+            value_encoder, size)
+        b_t = np.concatenate([_values(value_net, vplanes[lo:lo + _CHUNK], device)
+                              for lo in range(0, len(events), _CHUNK)] or [np.zeros(0, np.float32)])  # [S]
+        adv = z[game_of] - b_t
+        b = float(b_t.mean()) if len(b_t) else 0.0
+    else:
+        b = float(z.mean()) if baseline == "mean" else 0.0
+        adv = (z - b)[game_of]  # [S]
     actions = games["points"][events].astype(np.int64)
     net.train()
     optimizer.zero_grad(set_to_none=True)
@@ -145,6 +159,11 @@ def update(net: torch.nn.Module, optimizer: torch.optim.Optimizer, games: dict, 
     optimizer.step()
     return {"loss": loss_sum / num_games, "entropy": ent_sum / max(len(events), 1), "positions": len(events),
             "baseline": b}
+
+
+@torch.inference_mode()
+def _values(value_net: torch.nn.Module, planes: np.ndarray, device: torch.device) -> np.ndarray:
+    return value_net(torch.from_numpy(planes).to(device)).float().cpu().numpy()
 
 
 def concat_games(results: list[dict]) -> dict:
@@ -201,6 +220,7 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
     device = pick_device(cfg.run.device)
     net = build_policy_net(cfg.network, size).to(device)
     optimizer = _make_optimizer(net, cfg)
+    value_net, value_encoder = _baseline_net(cfg, device)
     c = {"iteration": 0, "games": 0, "positions": 0, "tasks": 0}
     pool: list[int] = [0]  # the iterations whose snapshots are in the opponent pool
     opp_rng = np.random.default_rng(derive_seed(seed, "opponents"))
@@ -280,7 +300,7 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
                        "size": np.array(size), "komi": np.array(cfg.game.komi)})
             t_update = time.perf_counter()
             stats = update(net, optimizer, batch, encoder=encoder, size=size, baseline=r.baseline, device=device,
-                           amp=r.amp, grad_clip=r.grad_clip)
+                           amp=r.amp, grad_clip=r.grad_clip, value_net=value_net, value_encoder=value_encoder)
             t_update = time.perf_counter() - t_update
             c["iteration"] += 1
             actors.publish(LEARNER, numpy_weights(net), version=c["iteration"])
@@ -300,7 +320,7 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
                     "games_per_s": len(batch["z"]) / max(time.perf_counter() - tick, 1e-9),
                     "positions_per_s": moves0 / max(elapsed, 1e-9), "pool_size": len(pool),
                     "staleness": float(c["iteration"] - 1 - versions.mean()), "capped": float(batch["capped"].mean()),
-                    "wait_s": waited, "update_s": t_update, "lr": r.lr}
+                    "wait_s": waited, "update_s": t_update, "lr": r.lr, "baseline": stats["baseline"]}
             if c["iteration"] % cfg.log.every == 0:
                 metrics.log(c["iteration"], **last)
             bar.update(1)
@@ -325,6 +345,20 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
             ray.shutdown()
     return {**last, "iteration": c["iteration"], "games": c["games"], "pool": [int(x) for x in pool],
             "device": str(device), "actors_replaced": actors.num_replaced}
+
+
+def _baseline_net(cfg: RLRunConfig, device: torch.device):
+    """(value network, its encoder) for ``rl.baseline = "value"``, else (None, None); ConfigError names rl.value."""
+    if cfg.rl.baseline != "value":
+        return None, None
+    try:
+        vcfg, vnet, _ = load_value(cfg.rl.value, device=str(device))
+    except (CheckpointError, FileNotFoundError, OSError) as exc:
+        raise ConfigError(f"rl.value = {cfg.rl.value!r}: {exc}") from None
+    if vcfg.board_size != cfg.game.board_size:
+        raise ConfigError(f"rl.value = {cfg.rl.value!r}: a value network for {vcfg.board_size}x{vcfg.board_size} "
+                          f"boards, but game.board_size is {cfg.game.board_size}")
+    return vnet, vcfg.network.encoder
 
 
 def _load_snapshot(pool_dir: Path, iteration: int) -> dict[str, np.ndarray]:
