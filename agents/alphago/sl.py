@@ -28,7 +28,7 @@ from rlengine.config import ConfigError, to_toml
 from rlengine.runtime import MetricsLogger, RunDir, pick_device
 from rlengine.seeding import derive_seed, seed_everything
 
-__all__ = ["evaluate", "evaluate_positions", "train"]
+__all__ = ["evaluate", "evaluate_positions", "make_optimizer", "supervised_loop", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,76 @@ def evaluate_positions(net: nn.Module, stream: sl_data.GameStream, events: np.nd
 
 
 # ---- the training loop -----------------------------------------------------------------------------------------
+
+
+def supervised_loop(net: nn.Module, optimizer: torch.optim.Optimizer, sampler: sl_data.BatchSampler, *, train,
+                    counters: dict, device: torch.device, loss_fn, validate, checkpoint, eval_every: int,
+                    checkpoint_every: int, metrics: MetricsLogger, bar, checkpoints: Path, fresh: bool,
+                    stop_at: int | None, time_limit: float | None, postfix) -> float | None:
+    """The gradient steps of a supervised run (the SL policy's and the value network's): ``train`` (a
+    ``TrainSection``: steps, lr schedule, clipping, amp, log_every) drives ``counters`` (``step``,
+    ``next_eval``, ``next_checkpoint``) from where they are; ``loss_fn(outputs, targets) -> (loss, {name:
+    batch mean})`` (the means are averaged over ``log_every`` steps into ``metrics``); ``validate()`` runs
+    at step 0 of a fresh run and every ``eval_every`` steps, ``checkpoint()`` every ``checkpoint_every``
+    steps and when the loop stops early (``stop_at``, ``time_limit``, Ctrl-C).  Closes the sampler, the
+    bar and the metrics; returns the training samples/s of this call (None when it took no step)."""
+    t, c = train, counters
+    t0, step0 = time.perf_counter(), c["step"]
+    sums: dict[str, float] = {}
+    count = 0
+    params = list(net.parameters())
+    net.train()
+    try:
+        if c["step"] == 0 and fresh:
+            validate()  # the curve starts at the untrained network
+        while c["step"] < t.total_steps and (stop_at is None or c["step"] < stop_at) and (
+                time_limit is None or time.perf_counter() - t0 < time_limit):
+            lr = t.lr_at(c["step"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            planes, targets = next(sampler)
+            x = torch.from_numpy(planes).to(device, non_blocking=True)  # [B, P, N, N] uint8
+            y = torch.from_numpy(targets).to(device, non_blocking=True)  # [B]
+            with _autocast(device, t.amp):
+                out = net(x)
+            loss, stats = loss_fn(out, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if t.grad_clip > 0:
+                nn.utils.clip_grad_norm_(params, t.grad_clip, foreach=True)
+            optimizer.step()
+            c["step"] += 1
+            bar.update(1)
+            for key, value in stats.items():
+                sums[key] = sums.get(key, 0.0) + value
+            count += 1
+            if c["step"] % t.log_every == 0:
+                rate = (c["step"] - step0) * t.batch_size / max(time.perf_counter() - t0, 1e-9)
+                means = {key: value / count for key, value in sums.items()}
+                metrics.log(c["step"], **means, lr=lr, samples_per_s=rate, positions=c["step"] * t.batch_size)
+                bar.set_postfix(loss=f"{means.get('loss', float('nan')):.3f}", sps=f"{rate:.0f}", **postfix(),
+                                refresh=False)
+                sums, count = {}, 0
+            if c["step"] >= c["next_eval"] or c["step"] >= t.total_steps:
+                validate()
+                while c["next_eval"] <= c["step"]:
+                    c["next_eval"] += eval_every
+            if c["step"] >= c["next_checkpoint"] or c["step"] >= t.total_steps:
+                checkpoint()
+                while c["next_checkpoint"] <= c["step"]:
+                    c["next_checkpoint"] += checkpoint_every
+        if c["step"] > step0 and not (checkpoints / f"step-{c['step']:012d}").exists():
+            checkpoint()  # stopped between checkpoints (stop_at / time_limit): keep the work
+    except KeyboardInterrupt:
+        if c["step"] > step0 and not (checkpoints / f"step-{c['step']:012d}").exists():
+            checkpoint()
+        raise
+    finally:
+        sampler.close()
+        bar.close()
+        metrics.close()
+    elapsed = time.perf_counter() - t0
+    return (c["step"] - step0) * t.batch_size / elapsed if c["step"] > step0 else None
 
 
 def prepare_data(cfg: SLRunConfig, *, progress: bool = True) -> Path:
@@ -147,59 +217,24 @@ def train(cfg: SLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
 
     sampler = sl_data.BatchSampler(train_stream, batch_size=t.batch_size, encoder=encoder,
                                    seed=derive_seed(seed, "batches"), start=c["step"], prefetch=cfg.data.prefetch)
-    params = [p for p in net.parameters()]
+
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        logits = logits.float()  # [B, M]
+        loss = F.cross_entropy(logits, y)
+        return loss, {"loss": float(loss.detach()), "train_top1": float((logits.detach().argmax(1) == y).float().mean())}
+
+    def run_validate() -> None:
+        nonlocal last_eval
+        last_eval = validate()
+
     bar = tqdm(total=t.total_steps, initial=c["step"], unit="step", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, smoothing=0.05)
-    t0, step0 = time.perf_counter(), c["step"]
-    loss_sum, hit_sum, count = 0.0, 0, 0
-    net.train()
-    try:
-        if c["step"] == 0 and resume_path is None:
-            last_eval = validate()  # the curve starts at the untrained network
-        while c["step"] < t.total_steps and (stop_at is None or c["step"] < stop_at) and (
-                time_limit is None or time.perf_counter() - t0 < time_limit):
-            lr = t.lr_at(c["step"])
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            planes, targets = next(sampler)
-            x = torch.from_numpy(planes).to(device, non_blocking=True)  # [B, P, N, N] uint8
-            y = torch.from_numpy(targets).to(device, non_blocking=True)  # [B]
-            with _autocast(device, t.amp):
-                logits = net(x).float()  # [B, M]
-                loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if t.grad_clip > 0:
-                nn.utils.clip_grad_norm_(params, t.grad_clip, foreach=True)
-            optimizer.step()
-            c["step"] += 1
-            bar.update(1)
-            loss_sum += float(loss.detach())
-            hit_sum += int((logits.detach().argmax(1) == y).sum())
-            count += 1
-            if c["step"] % t.log_every == 0:
-                rate = (c["step"] - step0) * t.batch_size / max(time.perf_counter() - t0, 1e-9)
-                metrics.log(c["step"], loss=loss_sum / count, train_top1=hit_sum / (count * t.batch_size), lr=lr,
-                            samples_per_s=rate, positions=c["step"] * t.batch_size)
-                bar.set_postfix(loss=f"{loss_sum / count:.3f}", sps=f"{rate:.0f}",
-                                val=f"{last_eval.get('top1', float('nan')):.3f}", refresh=False)
-                loss_sum, hit_sum, count = 0.0, 0, 0
-            if c["step"] >= c["next_eval"] or c["step"] >= t.total_steps:
-                last_eval = validate()
-                while c["next_eval"] <= c["step"]:
-                    c["next_eval"] += cfg.eval.every_steps
-            if c["step"] >= c["next_checkpoint"] or c["step"] >= t.total_steps:
-                checkpoint()
-                while c["next_checkpoint"] <= c["step"]:
-                    c["next_checkpoint"] += cfg.checkpoint.every_steps
-        if c["step"] > step0 and (run.checkpoints / f"step-{c['step']:012d}").exists() is False:
-            checkpoint()  # stopped between checkpoints (stop_at / time_limit): keep the work
-    finally:
-        sampler.close()
-        bar.close()
-        metrics.close()
-    elapsed = time.perf_counter() - t0
-    rate = (c["step"] - step0) * t.batch_size / elapsed if c["step"] > step0 else None
+    rate = supervised_loop(net, optimizer, sampler, train=t, counters=c, device=device, loss_fn=loss_fn,
+                           validate=run_validate, checkpoint=checkpoint, eval_every=cfg.eval.every_steps,
+                           checkpoint_every=cfg.checkpoint.every_steps, metrics=metrics, bar=bar,
+                           checkpoints=run.checkpoints, fresh=resume_path is None, stop_at=stop_at,
+                           time_limit=time_limit,
+                           postfix=lambda: {"val": f"{last_eval.get('top1', float('nan')):.3f}"})
     return {"val_top1": last_eval.get("top1"), "val_top5": last_eval.get("top5"), "val_loss": last_eval.get("loss"),
             "step": c["step"], "positions": c["step"] * t.batch_size, "samples_per_s": rate, "device": str(device)}
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,7 @@ from agents.alphago.checkpoint import VALUE_AGENT, VALUE_PREFIX, load_value, res
 from agents.alphago.config import ValueRunConfig
 from agents.alphago.data import BatchSampler, GameStream
 from agents.alphago.nets import build_value_net
-from agents.alphago.sl import make_optimizer
+from agents.alphago.sl import make_optimizer, supervised_loop
 from rlengine.config import ConfigError, to_toml
 from rlengine.runtime import MetricsLogger, RunDir, find_checkpoint, pick_device
 from rlengine.seeding import derive_seed, seed_everything
@@ -163,61 +162,23 @@ def train(cfg: ValueRunConfig, run_dir: str | Path, *, progress: bool = True, st
 
     sampler = BatchSampler(stream, batch_size=t.batch_size, encoder=encoder, seed=derive_seed(seed, "batches"),
                            start=c["step"], prefetch=cfg.data.prefetch, samples=train_samples)
+
+    def loss_fn(v: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        loss = F.mse_loss(v.float(), z)  # v [B], z [B]
+        return loss, {"loss": float(loss.detach())}
+
+    def run_validate() -> None:
+        nonlocal last_eval
+        last_eval = validate()
+
     bar = tqdm(total=t.total_steps, initial=c["step"], unit="step", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, smoothing=0.05, desc=f"value net ({kind})")
-    t0, step0 = time.perf_counter(), c["step"]
-    loss_sum, count = 0.0, 0
-    net.train()
-    try:
-        if c["step"] == 0 and resume_path is None:
-            last_eval = validate()
-        while c["step"] < t.total_steps and (stop_at is None or c["step"] < stop_at) and (
-                time_limit is None or time.perf_counter() - t0 < time_limit):
-            lr = t.lr_at(c["step"])
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            planes, z = next(sampler)
-            x = torch.from_numpy(planes).to(device, non_blocking=True)  # [B, P, N, N] uint8
-            y = torch.from_numpy(z).to(device, non_blocking=True)  # [B]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.amp and device.type == "cuda"):
-                v = net(x).float()  # [B]
-            loss = F.mse_loss(v, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if t.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), t.grad_clip)
-            optimizer.step()
-            c["step"] += 1
-            bar.update(1)
-            loss_sum += float(loss.detach())
-            count += 1
-            if c["step"] % t.log_every == 0:
-                rate = (c["step"] - step0) * t.batch_size / max(time.perf_counter() - t0, 1e-9)
-                metrics.log(c["step"], loss=loss_sum / count, lr=lr, samples_per_s=rate,
-                            positions=c["step"] * t.batch_size)
-                bar.set_postfix(loss=f"{loss_sum / count:.3f}", sps=f"{rate:.0f}",
-                                test=f"{last_eval.get('test_mse', float('nan')):.3f}", refresh=False)
-                loss_sum, count = 0.0, 0
-            if c["step"] >= c["next_eval"] or c["step"] >= t.total_steps:
-                last_eval = validate()
-                while c["next_eval"] <= c["step"]:
-                    c["next_eval"] += cfg.eval.every_steps
-            if c["step"] >= c["next_checkpoint"] or c["step"] >= t.total_steps:
-                checkpoint()
-                while c["next_checkpoint"] <= c["step"]:
-                    c["next_checkpoint"] += cfg.checkpoint.every_steps
-        if c["step"] > step0 and not (run.checkpoints / f"step-{c['step']:012d}").exists():
-            checkpoint()  # stopped between checkpoints (stop_at / time_limit): keep the work
-    except KeyboardInterrupt:
-        if c["step"] > step0:
-            checkpoint()
-        raise
-    finally:
-        sampler.close()
-        bar.close()
-        metrics.close()
-    elapsed = time.perf_counter() - t0
-    rate = (c["step"] - step0) * t.batch_size / elapsed if c["step"] > step0 else None
+    rate = supervised_loop(net, optimizer, sampler, train=t, counters=c, device=device, loss_fn=loss_fn,
+                           validate=run_validate, checkpoint=checkpoint, eval_every=cfg.eval.every_steps,
+                           checkpoint_every=cfg.checkpoint.every_steps, metrics=metrics, bar=bar,
+                           checkpoints=run.checkpoints, fresh=resume_path is None, stop_at=stop_at,
+                           time_limit=time_limit,
+                           postfix=lambda: {"test": f"{last_eval.get('test_mse', float('nan')):.3f}"})
     return {**last_eval, "step": c["step"], "positions": c["step"] * t.batch_size, "samples_per_s": rate,
             "train_samples": int(len(train_samples[0])), "test_samples": int(len(test_samples[0])),
             "games": generated["games"], "device": str(device)}
