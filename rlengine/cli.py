@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "archive (agents that support it)")
     ev.add_argument("--data", type=Path, default=None, metavar="DIR",
                     help="Go value networks: train and test MSE on a value-data folder (rlengine gen-value-data; "
-                         "default the checkpoint's data.dir); --episodes caps the positions per figure")
+                         "default the checkpoint's data.dir); --episodes positions per figure (default its eval.positions)")
     ev.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     ev.set_defaults(func=_cmd_eval)
 
@@ -306,8 +306,8 @@ def _cmd_stage(args) -> int:
     try:
         agent = load_agent(_agent_for_config(args.config))
         if args.stage not in agent.stages:
-            raise ValueError(f"{args.config}: agent {agent.name!r} has no {args.stage} stage "
-                             f"(agents with one: the value network's, alphago_value)")
+            raise ValueError(f"{args.config}: agent {agent.name!r} has no {args.stage} stage; it runs only with "
+                             f"rlengine train")
         cfg = load_config(agent.config_class, args.config, overrides=list(args.overrides))
         result = agent.stages[args.stage](cfg, progress=not args.no_progress, address=args.address)
     except (ValueError, OSError, WorkerError) as exc:

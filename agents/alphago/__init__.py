@@ -20,4 +20,5 @@ RL_AGENT = AgentSpec(name="alphago_rl", config_class=RLRunConfig, train=rl.train
 VALUE_AGENT = AgentSpec(name="alphago_value", config_class=ValueRunConfig, train=value.train, evaluate=value.evaluate,
                         watch=watch, stages={"gen-value-data": value.generate_data})
 
-__all__ = ["AGENT", "PolicyCNN", "RLRunConfig", "RL_AGENT", "VALUE_AGENT", "ValueRunConfig", "SLRunConfig", "build_policy_net", "evaluate", "load_policy", "train", "watch"]
+__all__ = ["AGENT", "PolicyCNN", "RLRunConfig", "RL_AGENT", "SLRunConfig", "VALUE_AGENT", "ValueRunConfig",
+           "build_policy_net", "evaluate", "load_policy", "train", "watch"]

@@ -6,9 +6,9 @@ network), ``z`` the outcome (+1 win / -1 loss / 0 jigo, for the player to move a
 playout of the fast rollout policy (``games.go.rollout``; uniformly random sensible moves without
 rollout weights).  With a value network lambda defaults to 0.5 (AlphaGo's strongest setting), without
 one to 1 (rollouts only); ``lambda = 0`` uses the value network alone and plays no rollouts.  The win
-rates that ``lz-analyze`` and ``hint`` show are the tree's mean of these mixed values.  Priors come from the SL policy network over the
-sensible moves (legal, not filling one's own single-point eye); pass, which the SL policy does not
-score, gets ``pass_prior``.  The move played is the most visited one.
+rates that ``lz-analyze`` and ``hint`` show are the tree's mean of these mixed values.  Priors come from
+the SL policy network over the sensible moves (legal, not filling one's own single-point eye); pass,
+which the SL policy does not score, gets ``pass_prior``.  The move played is the most visited one.
 
 A leaf after two passes ends the search there, and its value follows the scoring in force
 (``scoring``):
@@ -134,7 +134,7 @@ class GoEvaluator:
         self.value_encoder = value_encoder
         # the planes the leaves are encoded with: the value network's when they extend the policy's
         self.policy_planes = num_planes(encoder)
-        self.plane_encoder = value_encoder if value_fn is not None and (
+        self.plane_encoder = value_encoder if value_fn is not None and lam < 1 and (
             value_encoder == encoder or (encoder, value_encoder) in _EXTENDS) else encoder
         self.calls = 0
         self.net_positions = 0  # positions sent to the network so far (leaves that ended the game are not)
@@ -279,8 +279,8 @@ class MCTSOptions:
             raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
 
 
-_OPTION_TYPES = {"value": str, "sims": int, "seconds": float, "lambda": float, "rollout": str, "resign": float, "c_puct": float,
-                 "batch": int, "expand": int, "capacity": int, "noise": float, "scoring": str}
+_OPTION_TYPES = {"value": str, "sims": int, "seconds": float, "lambda": float, "rollout": str, "resign": float,
+                 "c_puct": float, "batch": int, "expand": int, "capacity": int, "noise": float, "scoring": str}
 
 
 class MCTSPlayer:

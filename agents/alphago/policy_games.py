@@ -74,7 +74,8 @@ class PolicyGamesWorker:
         net = self.nets.pop(key, None)
         if net is None:
             net = build_policy_net(self.section(key), self.size).to(self.device).eval()
-        net.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in weights.items()})  # a copy: Ray hands read-only arrays
+        # a copy: Ray hands read-only arrays
+        net.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in weights.items()})
         self.nets[key] = net  # most recently used last
         self.versions[key] = version
         while len(self.nets) > self.max_cached:

@@ -221,7 +221,8 @@ def train(cfg: SLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
     def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict]:
         logits = logits.float()  # [B, M]
         loss = F.cross_entropy(logits, y)
-        return loss, {"loss": float(loss.detach()), "train_top1": float((logits.detach().argmax(1) == y).float().mean())}
+        hits = (logits.detach().argmax(1) == y).float().mean()
+        return loss, {"loss": float(loss.detach()), "train_top1": float(hits)}
 
     def run_validate() -> None:
         nonlocal last_eval

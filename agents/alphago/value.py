@@ -191,7 +191,8 @@ def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int |
              data: str | Path | None = None) -> dict:
     """Train and test MSE of a value checkpoint on value data (``data``: a value-data folder; default the
     checkpoint's ``data.dir``), split by the checkpoint's ``data.test_fraction``, on the position kind it
-    was trained on and on the other; ``episodes`` positions per figure (default every position)."""
+    was trained on and on the other; ``episodes`` positions per figure, a fixed random sample (default the
+    checkpoint's ``eval.positions``; all of them when there are fewer)."""
     path = find_checkpoint(checkpoint)
     cfg, net, device = load_value(path)
     folder = Path(data) if data is not None else Path(cfg.data.dir)
@@ -204,8 +205,8 @@ def evaluate(checkpoint: str | Path, *, episodes: int | None = None, seed: int |
         for split in ("train", "test"):
             s = vd.value_samples(vdata, split, kind)
             fig[f"{split}_positions"] = int(len(s[0]))
-            if episodes:
-                s = _fixed(s, int(episodes), derive_seed(seed, "eval", split, kind))
+            s = _fixed(s, int(episodes or cfg.eval.positions), derive_seed(seed, "eval", split, kind))
+            fig[f"{split}_sampled"] = int(len(s[0]))
             fig[f"{split}_mse"] = value_mse(net, vdata.stream, s, encoder=cfg.network.encoder, device=device,
                                             batch_size=cfg.eval.batch_size, amp=cfg.train.amp)
             if split == "test":

@@ -108,11 +108,14 @@ class ValueGamesWorker(PolicyGamesWorker):
 # ---- generation ----------------------------------------------------------------------------------------
 
 
-def _meta(cfg: ValueRunConfig, sl_cfg, rl_cfg) -> dict:
+def _meta(cfg: ValueRunConfig, sl_cfg=None, rl_cfg=None) -> dict:
+    """The settings the games depend on (the networks' sections when their configs are given)."""
     d = cfg.data
-    return {"format": FORMAT, "sl": d.sl, "rl": d.rl, "u_max": d.u_max, "temperature": d.temperature,
-            "seed": d.seed, "games_per_task": cfg.runtime.games_per_task, "game": dataclasses.asdict(cfg.game),
-            "sl_network": dataclasses.asdict(sl_cfg.network), "rl_network": dataclasses.asdict(rl_cfg.network)}
+    meta = {"format": FORMAT, "sl": d.sl, "rl": d.rl, "u_max": d.u_max, "temperature": d.temperature,
+            "seed": d.seed, "games_per_task": cfg.runtime.games_per_task, "game": dataclasses.asdict(cfg.game)}
+    if sl_cfg is not None:
+        meta.update(sl_network=dataclasses.asdict(sl_cfg.network), rl_network=dataclasses.asdict(rl_cfg.network))
+    return meta
 
 
 def _check_meta(path: Path, old: dict, new: dict) -> None:
@@ -156,18 +159,22 @@ def generate(cfg: ValueRunConfig, *, progress: bool = True, address: str | None 
 
     d, rt, size = cfg.data, cfg.runtime, cfg.game.board_size
     out = Path(d.dir)
+    meta_path = out / "meta.json"
+    per_task = rt.games_per_task
+    num_tasks = math.ceil(d.games / per_task)
+    todo = [i for i in range(num_tasks) if not _shard(out, i).exists()]
+    if not todo and meta_path.exists():  # complete: the policies need not be at hand any more
+        _check_meta(meta_path, json.loads(meta_path.read_text()), _meta(cfg))
+        return {"dir": str(out), "games": d.games, "tasks": num_tasks, "new_tasks": 0, "seconds": 0.0,
+                "games_per_s": None}
     sl_cfg, sl_net = _load_net(d.sl, "sl", size)
     rl_cfg, rl_net = _load_net(d.rl, "rl", size)
     meta = _meta(cfg, sl_cfg, rl_cfg)
     out.mkdir(parents=True, exist_ok=True)
-    meta_path = out / "meta.json"
     if meta_path.exists():
         _check_meta(meta_path, json.loads(meta_path.read_text()), meta)
     else:
         atomic_write_text(meta_path, json.dumps(meta, indent=1))
-    per_task = rt.games_per_task
-    num_tasks = math.ceil(d.games / per_task)
-    todo = [i for i in range(num_tasks) if not _shard(out, i).exists()]
     if stop_after is not None:
         todo = todo[:stop_after]
     size_of = {i: min(per_task, d.games - i * per_task) for i in range(num_tasks)}
