@@ -3,12 +3,15 @@
 For each ``game-*.sgf`` under a match directory (``rlengine match --out DIR``), a fresh
 GNU Go board (``loadsgf``, Chinese rules) gives its own ``final_score`` of the final
 position, which is compared with the recorded result ``RE``.  Games decided by
-resignation, forfeit or voided cannot be scored that way and are counted apart.
+resignation, forfeit or voided cannot be scored that way and are counted apart.  For a
+resigned game GNU Go's ``estimate_score`` of the final position says whether the side that
+resigned was behind (a resignation while ahead would have thrown a game away).
 
     .venv/bin/python benchmarks/check_match.py benchmarks/results/match-go9-mcts-vs-gnugo10
 
 prints one JSON line: games, how many were scored by the board, how many of those agree with
-GNU Go, the disagreements (game, recorded, GNU Go), and A's win rate counted both ways.
+GNU Go, the disagreements (game, recorded, GNU Go), A's win rate counted both ways, and for the
+resignations how many resigners GNU Go estimates behind and which were not (game, A or B, estimate).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def main() -> None:
         raise SystemExit(f"no game-*.sgf under {args.match_dir}")
     kinds = {"scored": 0, "resign": 0, "forfeit": 0, "void": 0, "other": 0}
     agree, disagree = 0, []
+    resigner_behind, resigner_not_behind = 0, []
     a_wins_recorded = a_wins_gnugo = decided = 0
     with GtpClient([args.gnugo, "--mode", "gtp", "--chinese-rules"], timeout=120) as gnugo:
         for path in paths:
@@ -49,6 +53,14 @@ def main() -> None:
             if result.endswith("+R"):
                 kinds["resign"] += 1
                 verdict = result
+                gnugo.send(f"loadsgf {path.resolve()}")
+                estimate = gnugo.send("estimate_score").strip()  # e.g. "W+8.5 (upper bound: ...)"
+                resigner = "W" if result[0] == "B" else "B"
+                if estimate[:1] == ("B" if resigner == "W" else "W"):
+                    resigner_behind += 1
+                else:
+                    who = "A" if (resigner == "B") == (a_color == "black") else "B"
+                    resigner_not_behind.append({"game": path.name, "resigned": who, "gnugo_estimate": estimate})
             elif result.endswith("+F"):
                 kinds["forfeit"] += 1
                 verdict = result
@@ -72,7 +84,9 @@ def main() -> None:
     print(json.dumps({"dir": str(args.match_dir), "games": len(paths), **kinds, "scored_agree_with_gnugo": agree,
                       "disagree": disagree, "decided": decided, "a_wins_recorded": a_wins_recorded,
                       "a_wins_by_gnugo_score": a_wins_gnugo,
-                      "a_win_rate_recorded": round(a_wins_recorded / decided, 4) if decided else None}))
+                      "a_win_rate_recorded": round(a_wins_recorded / decided, 4) if decided else None,
+                      "resigner_behind_by_gnugo_estimate": resigner_behind,
+                      "resigner_not_behind": resigner_not_behind}))
 
 
 if __name__ == "__main__":
