@@ -288,7 +288,7 @@ class ValueDataSection:
     dir: str = "runs/go9_value_data"  # the generated games (shared by runs that train on the same data)
     sl: str = "runs/go9_sl_cpu"  # policy for moves 1..U-1 (a policy checkpoint or run directory)
     rl: str = "runs/go9_rl/pool/step-000000000100"  # policy for both sides from move U+1 to the end
-    games: int = 24_000
+    games: int = 50_000
     u_max: int = 80  # U ~ uniform 1..u_max (AlphaGo on 19x19: 450)
     temperature: float = 1.0  # moves of both policies are sampled from softmax(logits / T)
     test_fraction: float = 0.1  # of games (by a hash of the game's seed)
