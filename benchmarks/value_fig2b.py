@@ -30,11 +30,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from agents.alphago import value_data as vd
 from agents.alphago.checkpoint import load_value
-from agents.alphago.config import GameSection, NetworkSection
+from agents.alphago.config import GameSection
 from agents.alphago.policy_games import PolicyGamesWorker
 from agents.alphago.value import predict
 from games.go import batch as go_batch

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from agents.alphago import value, value_data as vd
-from agents.alphago.checkpoint import VALUE_AGENT, VALUE_PREFIX, policy_tensors, save_policy
+from agents.alphago.checkpoint import VALUE_AGENT, VALUE_PREFIX, load_value, policy_tensors, save_policy
 from agents.alphago.config import DataSection, NetworkSection, SLRunConfig, ValueRunConfig
 from agents.alphago.mcts import MCTSOptions, MCTSPlayer, make_mcts_player
 from agents.alphago.nets import build_policy_net, build_value_net
@@ -287,7 +287,7 @@ def test_rl_uses_the_value_network_as_its_baseline(tmp_path):
     out = rl.train(load_config(RLRunConfig, data=data), tmp_path / "run", progress=False)
     assert out["iteration"] == 2
     # the logged baseline is the value network's mean over the learner's positions, not the mean z
-    vcfg, vnet, _ = __import__("agents.alphago.checkpoint", fromlist=["load_value"]).load_value(v5, device="cpu")
+    vcfg, vnet, _ = load_value(v5, device="cpu")
     with np.load(sorted((tmp_path / "run" / "games").glob("shard-000002-*.npz"))[0]) as z:
         games = {k: z[k] for k in z.files}
     events, game_of, _ = rl.learner_samples(games, 5)
