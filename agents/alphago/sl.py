@@ -85,16 +85,19 @@ def evaluate_positions(net: nn.Module, stream: sl_data.GameStream, events: np.nd
 
 def supervised_loop(net: nn.Module, optimizer: torch.optim.Optimizer, sampler: sl_data.BatchSampler, *, train,
                     counters: dict, device: torch.device, loss_fn, validate, checkpoint, eval_every: int,
-                    checkpoint_every: int, metrics: MetricsLogger, bar, checkpoints: Path, fresh: bool,
-                    stop_at: int | None, time_limit: float | None, postfix) -> float | None:
+                    checkpoint_every: int, metrics: MetricsLogger, checkpoints: Path, fresh: bool,
+                    stop_at: int | None, time_limit: float | None, postfix, progress: bool = True,
+                    desc: str | None = None) -> float | None:
     """The gradient steps of a supervised run (the SL policy's and the value network's): ``train`` (a
     ``TrainSection``: steps, lr schedule, clipping, amp, log_every) drives ``counters`` (``step``,
     ``next_eval``, ``next_checkpoint``) from where they are; ``loss_fn(outputs, targets) -> (loss, {name:
     batch mean})`` (the means are averaged over ``log_every`` steps into ``metrics``); ``validate()`` runs
     at step 0 of a fresh run and every ``eval_every`` steps, ``checkpoint()`` every ``checkpoint_every``
     steps and when the loop stops early (``stop_at``, ``time_limit``, Ctrl-C).  Closes the sampler, the
-    bar and the metrics; returns the training samples/s of this call (None when it took no step)."""
+    progress bar (``progress``, ``desc``) and the metrics; returns the training samples/s of this call (None when it took no step)."""
     t, c = train, counters
+    bar = tqdm(total=t.total_steps, initial=c["step"], unit="step", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.05, desc=desc)
     t0, step0 = time.perf_counter(), c["step"]
     sums: dict[str, float] = {}
     count = 0
@@ -228,13 +231,11 @@ def train(cfg: SLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
         nonlocal last_eval
         last_eval = validate()
 
-    bar = tqdm(total=t.total_steps, initial=c["step"], unit="step", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.05)
     rate = supervised_loop(net, optimizer, sampler, train=t, counters=c, device=device, loss_fn=loss_fn,
                            validate=run_validate, checkpoint=checkpoint, eval_every=cfg.eval.every_steps,
-                           checkpoint_every=cfg.checkpoint.every_steps, metrics=metrics, bar=bar,
+                           checkpoint_every=cfg.checkpoint.every_steps, metrics=metrics,
                            checkpoints=run.checkpoints, fresh=resume_path is None, stop_at=stop_at,
-                           time_limit=time_limit,
+                           time_limit=time_limit, progress=progress,
                            postfix=lambda: {"val": f"{last_eval.get('top1', float('nan')):.3f}"})
     return {"val_top1": last_eval.get("top1"), "val_top5": last_eval.get("top5"), "val_loss": last_eval.get("loss"),
             "step": c["step"], "positions": c["step"] * t.batch_size, "samples_per_s": rate, "device": str(device)}

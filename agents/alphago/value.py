@@ -20,13 +20,11 @@ of a checkpoint.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from agents.alphago import value_data as vd
 from agents.alphago.checkpoint import VALUE_AGENT, VALUE_PREFIX, load_value, resume_training, save_training
@@ -171,13 +169,11 @@ def train(cfg: ValueRunConfig, run_dir: str | Path, *, progress: bool = True, st
         nonlocal last_eval
         last_eval = validate()
 
-    bar = tqdm(total=t.total_steps, initial=c["step"], unit="step", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.05, desc=f"value net ({kind})")
     rate = supervised_loop(net, optimizer, sampler, train=t, counters=c, device=device, loss_fn=loss_fn,
                            validate=run_validate, checkpoint=checkpoint, eval_every=cfg.eval.every_steps,
-                           checkpoint_every=cfg.checkpoint.every_steps, metrics=metrics, bar=bar,
+                           checkpoint_every=cfg.checkpoint.every_steps, metrics=metrics,
                            checkpoints=run.checkpoints, fresh=resume_path is None, stop_at=stop_at,
-                           time_limit=time_limit,
+                           time_limit=time_limit, progress=progress, desc=f"value net ({kind})",
                            postfix=lambda: {"test": f"{last_eval.get('test_mse', float('nan')):.3f}"})
     return {**last_eval, "step": c["step"], "positions": c["step"] * t.batch_size, "samples_per_s": rate,
             "train_samples": int(len(train_samples[0])), "test_samples": int(len(test_samples[0])),
