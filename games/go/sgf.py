@@ -51,6 +51,7 @@ __all__ = [
     "SgfNode",
     "SgfStats",
     "iter_games",
+    "iter_roots",
     "parse_sgf",
     "read_sgf",
     "save_sgf",
@@ -653,33 +654,50 @@ def iter_games(path: str | os.PathLike, *, stats: SgfStats | None = None) -> Ite
     Bad games are logged, counted in ``stats.errors`` and skipped; a missing
     path raises FileNotFoundError at once, an unreadable archive SgfError.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "SGF path not found", str(path))
-    stats = stats if stats is not None else SgfStats()
+    path, stats = _start(path, stats)
     return _iter_games(path, stats)
 
 
-def _iter_games(path: Path, stats: SgfStats) -> Iterator[tuple[str, GameRecord]]:
+def iter_roots(path: str | os.PathLike, *, stats: SgfStats | None = None) -> Iterator[tuple[str, SgfNode]]:
+    """Like ``iter_games``, but yields ``(name, root node)`` of every game tree without building its
+    record: what reading only the game's properties (PB, PW, RE) needs."""
+    path, stats = _start(path, stats)
+    return _counted(_iter_roots(path, stats), stats)
+
+
+def _start(path: str | os.PathLike, stats: SgfStats | None) -> tuple[Path, SgfStats]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "SGF path not found", str(path))
+    return path, stats if stats is not None else SgfStats()
+
+
+def _counted(items: Iterator[tuple[str, SgfNode]], stats: SgfStats) -> Iterator[tuple[str, SgfNode]]:
+    for item in items:
+        stats.games += 1
+        yield item
+
+
+def _iter_roots(path: Path, stats: SgfStats) -> Iterator[tuple[str, SgfNode]]:
     for name, data in _iter_files(path, stats):
-        yield from _records(path, name, data, stats)
-
-
-def _records(path: Path, name: str, data: bytes, stats: SgfStats) -> Iterator[tuple[str, GameRecord]]:
-    try:
-        roots = parse_sgf(data, source=name)
-    except SgfError as e:
-        _skip(stats, path, e)
-        return
-    for i, root in enumerate(roots, 1):
-        game_name = name if len(roots) == 1 else f"{name}#{i}"
         try:
-            record = GameRecord.from_tree(root, source=game_name)
+            roots = parse_sgf(data, source=name)
+        except SgfError as e:
+            _skip(stats, path, e)
+            continue
+        for i, root in enumerate(roots, 1):
+            yield (name if len(roots) == 1 else f"{name}#{i}"), root
+
+
+def _iter_games(path: Path, stats: SgfStats) -> Iterator[tuple[str, GameRecord]]:
+    for name, root in _iter_roots(path, stats):
+        try:
+            record = GameRecord.from_tree(root, source=name)
         except SgfError as e:
             _skip(stats, path, e)
             continue
         stats.games += 1
-        yield game_name, record
+        yield name, record
 
 
 def _skip(stats: SgfStats, path: Path, error: Exception) -> None:
