@@ -12,6 +12,8 @@ Subcommands:
 ``rlengine match``                  a match between two player specs, SGF per game, JSON with win rate
 ``rlengine gen-games``              expert games between two GTP engines (training data)
 ``rlengine play --opponent SPEC``   play Go against an agent in the terminal, SGF saved on exit
+``rlengine tournament``             round-robin or gauntlet between players / a run's checkpoints, Elo table
+``rlengine ratings PATH...``        Bradley-Terry Elo with 95% intervals from SGF collections or results files
 
 Players are found by name through entry points (``rlengine.registry``).
 Logs go to stderr; stdout carries only the command's own output (GTP
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=_cmd_plot)
     _add_match_parsers(sub)
     _add_play_parser(sub)
+    _add_tournament_parsers(sub)
     return parser
 
 
@@ -168,6 +171,11 @@ def _add_match_parsers(sub) -> None:
     ma.add_argument("--black", required=True, help="player A's spec (black in game 1)")
     ma.add_argument("--white", required=True, help="player B's spec (white in game 1)")
     ma.add_argument("--swap", action="store_true", help="alternate colours: A plays white in even games")
+    ma.add_argument("--sprt", default=None, metavar="elo0=E0,elo1=E1[,alpha=A,beta=B]",
+                    help="stop as soon as a sequential probability ratio test on A's results (in game order) "
+                         "decides between H0: A is E0 Elo stronger and H1: A is E1 Elo stronger (alpha, beta "
+                         "default 0.05); --games is then the cap. The final JSON adds sprt: llr, bounds, decision "
+                         "(pass = H1, fail = H0, inconclusive at the cap)")
     _add_match_args(ma, games="games")
     ma.set_defaults(func=_cmd_match)
 
@@ -360,9 +368,11 @@ def _match_spec(args, *, kind: str):
 
 def _cmd_match(args) -> int:
     from rlengine.match import run_match
+    from rlengine.ratings import parse_sprt
 
     try:
-        result = run_match(_match_spec(args, kind="match"), progress=not args.no_progress)
+        sprt = parse_sprt(args.sprt) if args.sprt is not None else None
+        result = run_match(_match_spec(args, kind="match"), progress=not args.no_progress, sprt=sprt)
     except (ValueError, OSError) as exc:
         raise _fail(exc) from None
     print(json.dumps(result))
@@ -424,6 +434,157 @@ def _cmd_play(args) -> int:
                           handicap=args.handicap, hint_visits=args.hint_visits, opponent_name=args.opponent,
                           out=sys.stdout)
     return run_session(session, args.sgf or default_sgf_path(), stdin=sys.stdin, stdout=sys.stdout)
+
+
+def _add_tournament_parsers(sub) -> None:
+    to = sub.add_parser(
+        "tournament", help="a round-robin or gauntlet between players and a run's checkpoints; Elo table",
+        description="Play a tournament: every pairing plays --games games, colours alternating. Players: "
+                    "--player [NAME=]SPEC (random, policy:CKPT, mcts:CKPT[,...], gtp:COMMAND with {seed} a "
+                    "per-game seed), and every K-th checkpoint of a training run (--run RUN --every K, named "
+                    "RUN@STEP). Games run in --workers processes, or as Ray actors (--ray / --address). Each "
+                    "game is saved as SGF under OUT/games/ and recorded in OUT/results.sqlite (SQLite, WAL, one "
+                    "transaction per game): re-running the same command resumes, playing only missing games, "
+                    "and several tournaments may share one --db. Prints the ratings table (Bradley-Terry, Elo "
+                    "scale, 95% intervals) and a crosstable, then one JSON line; with --run also a PNG of Elo "
+                    "against training step, also logged to the run's TensorBoard.",
+        epilog="example: rlengine tournament --name go9-rl --run runs/go9_rl --every 4 --player "
+               "gnugo1='gtp:/usr/games/gnugo --mode gtp --level 1 --chinese-rules --seed {seed}' --games 10 "
+               "--anchor gnugo1=0 --workers 2")
+    to.add_argument("--name", required=True, help="tournament name (letters, digits, . _ @ + -)")
+    to.add_argument("--player", action="append", default=[], metavar="[NAME=]SPEC", help="a player (repeatable)")
+    to.add_argument("--field", action="append", default=[], metavar="[NAME=]SPEC",
+                    help="a field player (repeatable): in a gauntlet every other player meets each field player; "
+                         "in a round-robin it is a player like the others")
+    to.add_argument("--run", type=Path, default=None, metavar="RUN_DIR",
+                    help="add the checkpoints of a training run (pool/ snapshots and checkpoints/), named RUN@STEP")
+    to.add_argument("--every", type=int, default=1, metavar="K", help="with --run: every K-th checkpoint, the "
+                    "newest always included (default 1)")
+    to.add_argument("--spec-template", default="policy:{ckpt}", metavar="SPEC",
+                    help="with --run: the player spec of a checkpoint, {ckpt} its folder (default policy:{ckpt}; "
+                         "e.g. 'mcts:{ckpt},sims=200')")
+    to.add_argument("--format", choices=["round-robin", "gauntlet"], default="round-robin",
+                    help="round-robin (default) or gauntlet (players against the --field players only)")
+    to.add_argument("--games", type=int, default=10, help="games per pairing, colours alternating (default 10)")
+    to.add_argument("--out", type=Path, default=None, help="tournament folder (default runs/<name>)")
+    to.add_argument("--db", type=Path, default=None, help="results database (default OUT/results.sqlite)")
+    to.add_argument("--anchor", default=None, metavar="NAME=ELO",
+                    help="the player held at a fixed rating (default: the first player at 0)")
+    to.add_argument("--ci", choices=["hessian", "bootstrap"], default="hessian",
+                    help="95%% intervals: Wald from the Hessian (default) or bootstrap percentiles over games")
+    to.add_argument("--workers", type=int, default=1, help="worker processes, or Ray actors with --ray (default 1)")
+    to.add_argument("--ray", action="store_true", help="play the games on Ray actors (in this process's Ray)")
+    to.add_argument("--address", default=None, metavar="ADDR",
+                    help="play on the actors of a running Ray cluster (auto, or HOST:PORT); implies --ray")
+    to.add_argument("--max-moves", type=int, default=None, help="move cap per game (default 3*N*N)")
+    to.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds an external engine may take per command before the game is voided (default 60)")
+    to.add_argument("--random-opening", type=int, default=0, metavar="K",
+                    help="start each game with 0..K random opening moves (default 0; diversity for greedy players)")
+    to.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                    help="with --run: where to draw Elo against training step (default OUT/elo.png)")
+    to.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_rules_args(to, size=9)
+    for action in to._actions:
+        if action.dest == "seed":  # a tournament is reproducible by default: its resume replays the same games
+            action.default, action.help = 0, "seed every game derives from (default 0)"
+    to.set_defaults(func=_cmd_tournament)
+
+    ra = sub.add_parser(
+        "ratings", help="Elo ratings with 95%% intervals from SGF collections or tournament results",
+        description="Rate the players of any SGF collection (files, directories, .tar.gz/.zip archives) by "
+                    "PB, PW and RE, or of results databases (results.sqlite of rlengine tournament): "
+                    "Bradley-Terry maximum likelihood on the Elo scale, one player anchored. A draw counts half "
+                    "a win for each side; games without a decisive or drawn RE (Void, ?) are counted and "
+                    "skipped. Players with no chain of games to the anchor are listed and left out. Prints the "
+                    "table, then one JSON line: {\"players\": {NAME: {\"elo\", \"ci95\", \"games\", "
+                    "\"score\"}}, \"games\", \"anchor\", \"skipped\", \"unconnected\"}.",
+        epilog="example: rlengine ratings runs/go9-rl/results.sqlite --anchor gnugo1=0")
+    ra.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="SGF file, directory, archive, or .sqlite")
+    ra.add_argument("--anchor", default=None, metavar="NAME=ELO",
+                    help="the player held at a fixed rating (default: the first player read, at 0)")
+    ra.add_argument("--ci", choices=["hessian", "bootstrap"], default="hessian",
+                    help="95%% intervals: Wald from the Hessian (default) or bootstrap percentiles over games")
+    ra.add_argument("--skip-unnamed", action="store_true", help="skip (and count) games without PB or PW "
+                    "instead of stopping at the first")
+    ra.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    ra.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
+    ra.set_defaults(func=_cmd_ratings)
+
+
+def _anchor(text: str | None) -> tuple[str | None, float]:
+    if text is None:
+        return None, 0.0
+    name, eq, value = text.rpartition("=")
+    if not eq or not name:
+        return text, 0.0
+    try:
+        return name, float(value)
+    except ValueError:
+        raise ValueError(f"--anchor {text!r}: the rating after = must be a number (NAME=ELO)") from None
+
+
+def _cmd_tournament(args) -> int:
+    from rlengine.ratings import DatabaseError
+    from rlengine.runtime import WorkerError
+    from rlengine.tournament import (
+        TournamentSpec,
+        entrants_from_run,
+        format_report,
+        log_to_tensorboard,
+        parse_entrant,
+        plot_elo,
+        run_tournament,
+    )
+
+    try:
+        anchor, anchor_elo = _anchor(args.anchor)
+        players = [parse_entrant(p) for p in args.player]
+        if args.run is not None:
+            players = entrants_from_run(args.run, every=args.every, template=args.spec_template) + players
+        players += [parse_entrant(p, field=True) for p in args.field]
+        out = args.out or Path("runs") / args.name
+        spec = TournamentSpec(args.name, players, games=args.games, out=out, db=args.db, format=args.format,
+                              rules=_rules(args), seed=args.seed,
+                              max_moves=args.max_moves, timeout=args.timeout, random_opening=args.random_opening,
+                              workers=args.workers, backend="ray" if (args.ray or args.address) else "process",
+                              address=args.address)
+        summary, ratings, table = run_tournament(spec, anchor=anchor, anchor_elo=anchor_elo, ci=args.ci,
+                                                 progress=not args.no_progress)
+        if args.run is not None:
+            png = plot_elo(spec, ratings, args.plot or out / "elo.png")
+            log_to_tensorboard(args.run, spec, ratings, png)
+            summary["plot"] = str(png)
+    except (ValueError, OSError, DatabaseError, WorkerError) as exc:
+        raise _fail(exc) from None
+    print(format_report(ratings, table))
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _cmd_ratings(args) -> int:
+    from rlengine.ratings import connected, format_table, rate, read_results
+
+    try:
+        anchor, anchor_elo = _anchor(args.anchor)
+        found = read_results(args.paths, skip_unnamed=args.skip_unnamed, progress=not args.no_progress)
+        if not found.results:
+            raise ValueError(f"no rated games in {', '.join(map(str, args.paths))} ({found.skipped} skipped: void "
+                             f"or unknown results, or the same name on both sides)")
+        anchor = anchor or found.results[0].black
+        results, unconnected = connected(found.results, anchor)
+        if not results:
+            raise ValueError(f"--anchor {anchor!r}: no game of that player in {', '.join(map(str, args.paths))}")
+        if unconnected:
+            log.warning("%d player(s) have no chain of games to %s and are not rated: %s", len(unconnected), anchor,
+                        ", ".join(unconnected[:20]) + (" ..." if len(unconnected) > 20 else ""))
+        ratings = rate(results, anchor=anchor, anchor_elo=anchor_elo, ci=args.ci)
+    except (ValueError, OSError) as exc:
+        raise _fail(exc) from None
+    print(format_table(ratings))
+    print(json.dumps({**ratings.as_dict(), "skipped": found.skipped, "unconnected": len(unconnected),
+                      "ci": args.ci}, ensure_ascii=False))
+    return 0
 
 
 def _cmd_plot(args) -> int:

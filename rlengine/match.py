@@ -38,15 +38,17 @@ Failures:
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
 import math
 import random
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Callable
 
 from games.go import sgf
 from games.go.board import BLACK, WHITE, Rules
@@ -54,8 +56,8 @@ from games.go.game import Game, default_move_cap, play_game
 from games.go.players import RandomPlayer
 from rlengine.seeding import derive_seed
 
-__all__ = ["GameOutcome", "MatchError", "MatchSpec", "Z95", "gen_games", "run_games", "run_match",
-           "summarize_generation", "summarize_match", "wilson_interval"]
+__all__ = ["GameOutcome", "MatchError", "MatchSpec", "Z95", "gen_games", "play_one", "run_games", "run_match",
+           "sprt_over", "summarize_generation", "summarize_match", "wilson_interval"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,7 @@ class MatchSpec:
     random_opening: int = 0  # up to this many random opening moves
     workers: int = 1
     kind: str = "match"  # named in SGF comments
+    names: tuple[str, str] | None = None  # PB/PW of A and B (default: their specs)
 
     def __post_init__(self) -> None:
         if self.num_games < 1:
@@ -112,6 +115,10 @@ class MatchSpec:
 
     def spec(self, player: str) -> str:
         return self.black if player == "A" else self.white
+
+    def label(self, player: str) -> str:
+        """The name SGF records give player ``A`` or ``B``."""
+        return self.spec(player) if self.names is None else self.names[0 if player == "A" else 1]
 
     def a_color(self, index: int) -> str:
         """``black`` or ``white``: A's colour in game ``index`` (1-based)."""
@@ -183,7 +190,7 @@ def _play(spec: MatchSpec, index: int, players: dict[str, object]) -> tuple[sgf.
         error = f"{type(exc).__name__}: {exc}"
         log.warning("game %d voided: %s", index, error)
         game.void(error)
-    record = game.record(black=spec.spec(names[BLACK]), white=spec.spec(names[WHITE]), comment=notes)
+    record = game.record(black=spec.label(names[BLACK]), white=spec.label(names[WHITE]), comment=notes)
     return record, GameOutcome(index, a_color, game.result, game.num_moves, error)
 
 
@@ -238,12 +245,19 @@ def _close(player) -> None:
             log.debug("closing %s: %s", getattr(player, "name", player), exc)
 
 
-def _play_and_save(spec: MatchSpec, index: int, players: dict[str, object]) -> GameOutcome:
+def play_one(spec: MatchSpec, index: int, players: dict[str, object]) -> tuple[sgf.GameRecord, GameOutcome]:
+    """Game ``index`` of ``spec`` with ``players`` (``{"A": ..., "B": ...}``), reseeded from the spec's seed
+    so that game i is the same whether it is played first or on a resume; never raises for a player's
+    failure (the game is voided)."""
     for name, player in players.items():
         reseed = getattr(player, "reseed", None)
         if reseed is not None:
-            reseed(derive_seed(spec.seed, "game", index, name))  # game i is the same whether resumed or not
-    record, outcome = _play(spec, index, players)
+            reseed(derive_seed(spec.seed, "game", index, name))
+    return _play(spec, index, players)
+
+
+def _play_and_save(spec: MatchSpec, index: int, players: dict[str, object]) -> GameOutcome:
+    record, outcome = play_one(spec, index, players)
     sgf.save_sgf(record, spec.path(index))
     return outcome
 
@@ -283,12 +297,14 @@ def _worker_game(index: int) -> GameOutcome:
 # ---- many games -----------------------------------------------------------------------------
 
 
-def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, object] | None = None
-              ) -> list[GameOutcome]:
+def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, object] | None = None,
+              stop_fn: Callable[[dict[int, GameOutcome]], bool] | None = None) -> list[GameOutcome]:
     """Play the games of ``spec`` missing from ``spec.out`` and return all outcomes in order.
 
     ``players``: ``{"A": ..., "B": ...}`` already built (Player objects; the specs then only name them
     in the SGF), played in this process (``workers`` must be 1) and left open for the caller.
+    ``stop_fn(outcomes)``: asked after every finished game (outcomes by game index); True starts no
+    further game (games already running in workers finish and are saved).
     """
     from tqdm import tqdm
 
@@ -310,7 +326,7 @@ def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, obje
             missing.append(i)
     if outcomes:
         log.info("%d games already in %s; playing the %d missing", len(outcomes), spec.out, len(missing))
-    if not missing:
+    if not missing or (stop_fn is not None and stop_fn(outcomes)):
         return [outcomes[i] for i in sorted(outcomes)]
     bar = tqdm(total=len(missing), desc=spec.kind, unit="game", disable=not progress, dynamic_ncols=True)
     owned = players is None
@@ -321,6 +337,8 @@ def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, obje
             for i in missing:
                 outcomes[i] = _play_and_save(spec, i, players)
                 bar.update(1)
+                if stop_fn is not None and stop_fn(outcomes):
+                    break
         else:
             for p in players.values():
                 _close(p)
@@ -328,15 +346,22 @@ def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, obje
             workers = min(spec.workers, len(missing))
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                      initializer=_worker_init, initargs=(spec,)) as pool:
-                futures = {pool.submit(_worker_game, i): i for i in missing}
-                for future in as_completed(futures):
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool as exc:
-                        raise MatchError(f"a worker process died ({exc}); the games already saved in {spec.out} "
-                                         f"are kept: re-run the same command to resume") from None
-                    outcomes[outcome.index] = outcome
-                    bar.update(1)
+                queue = iter(missing)  # at most `workers` games in flight, so that a stop wastes little
+                running = {pool.submit(_worker_game, i) for i in itertools.islice(queue, workers)}
+                stopped = False
+                while running:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        try:
+                            outcome = future.result()
+                        except BrokenProcessPool as exc:
+                            raise MatchError(f"a worker process died ({exc}); the games already saved in "
+                                             f"{spec.out} are kept: re-run the same command to resume") from None
+                        outcomes[outcome.index] = outcome
+                        bar.update(1)
+                        stopped = stopped or (stop_fn is not None and stop_fn(outcomes))
+                        if not stopped:
+                            running |= {pool.submit(_worker_game, i) for i in itertools.islice(queue, 1)}
     finally:
         bar.close()
         if owned:
@@ -397,9 +422,40 @@ def summarize_generation(spec: MatchSpec, outcomes: list[GameOutcome]) -> dict:
     }
 
 
-def run_match(spec: MatchSpec, *, progress: bool = True, players: dict[str, object] | None = None) -> dict:
-    """Play (or resume) a match; the summary ``rlengine match`` prints (``players``: see ``run_games``)."""
-    return summarize_match(spec, run_games(spec, progress=progress, players=players))
+def sprt_over(sprt, outcomes: dict[int, GameOutcome]) -> dict:
+    """``sprt.run`` over A's scores in game order (1, 2, ... as far as they are finished; void games are
+    skipped), plus ``last_game``: the index of the game that decided it (or the last one fed)."""
+    prefix = []
+    i = 1
+    while i in outcomes:
+        prefix.append(outcomes[i])
+        i += 1
+    decided = [o for o in prefix if o.error is None]
+    scores = [1.0 if o.winner == "A" else 0.0 if o.winner == "B" else 0.5 for o in decided]
+    result = sprt.run(scores)
+    used = result["games"]
+    result["last_game"] = decided[used - 1].index if used else 0
+    if result["decision"] == "inconclusive" and prefix:
+        result["last_game"] = prefix[-1].index
+    return result
+
+
+def run_match(spec: MatchSpec, *, progress: bool = True, players: dict[str, object] | None = None,
+              sprt=None) -> dict:
+    """Play (or resume) a match; the summary ``rlengine match`` prints (``players``: see ``run_games``).
+
+    ``sprt`` (a ``rlengine.ratings.SPRT``): stop as soon as the sequential test on A's results, taken in
+    game order, decides; ``num_games`` is then the cap.  The summary counts the games up to the deciding
+    one and adds ``sprt`` (LLR, bounds, decision); games that finished in other workers after it are
+    kept on disk and counted under ``beyond_decision``.
+    """
+    if sprt is None:
+        return summarize_match(spec, run_games(spec, progress=progress, players=players))
+    outcomes = run_games(spec, progress=progress, players=players,
+                         stop_fn=lambda done: sprt_over(sprt, done)["decision"] != "inconclusive")
+    test = sprt_over(sprt, {o.index: o for o in outcomes})
+    used = [o for o in outcomes if o.index <= test["last_game"]]
+    return {**summarize_match(spec, used), "beyond_decision": len(outcomes) - len(used), "sprt": test}
 
 
 def gen_games(spec: MatchSpec, *, progress: bool = True) -> dict:
