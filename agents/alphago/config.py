@@ -203,8 +203,20 @@ class RLSection:
     pool_max: int = 0  # the pool keeps at most this many snapshots (0 = all)
     grad_clip: float = 0.0  # 0 = no clipping
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    # gating: "" = off; "elo0=0,elo1=35[,alpha=0.05,beta=0.05]" = a snapshot joins the opponent pool (and
+    # becomes the best, runs/<name>/best) only when it passes this SPRT against the current best
+    gate: str = ""
+    gate_games: int = 400  # the most games of one gate test (undecided at the cap: not promoted)
 
     def __post_init__(self):
+        if self.gate:
+            from rlengine.ratings import parse_sprt
+
+            try:
+                parse_sprt(self.gate)
+            except ValueError as exc:
+                _check(False, "rl.gate", str(exc).replace("--sprt", "SPRT"))
+        _check(self.gate_games >= 1, "rl.gate_games", "must be at least 1")
         for key in ("iterations", "games_per_iteration", "pool_every"):
             _check(getattr(self, key) >= 1, f"rl.{key}", "must be at least 1")
         _check(self.optimizer in ("sgd", "adam"), "rl.optimizer", f"expected sgd or adam, got {self.optimizer!r}")

@@ -11,6 +11,13 @@ loop, evaluation.
 - **Pool.** It starts with the initial policy and gains a snapshot every ``rl.pool_every`` iterations
   (AlphaGo: 500).  Snapshots are policy checkpoints under ``runs/<name>/pool/``, so each one is also a
   ``policy:`` player.
+- **Gating** (``rl.gate = "elo0=0,elo1=35"``, off by default), as Leela Zero gates its networks: a new
+  snapshot joins the pool only when it passes a sequential probability ratio test
+  (``rlengine.ratings.SPRT``) against the current *best* network, in games on the same actors (both
+  sides sampling at ``rl.temperature``, at most ``rl.gate_games``).  A snapshot that passes becomes the
+  best (``runs/<name>/best`` names it); one that fails or stays undecided is kept on disk but never
+  played against.  So the opponents the actors play are always promoted networks.  The learner itself
+  keeps training its own line either way (REINFORCE needs its own games).
 - **Update.** REINFORCE with the terminal reward z = +1/-1 from the learner's side, on the learner's own
   moves only: loss = -(1/n) * sum over games i and the learner's moves t of (z_i - b) log p(a_t | s_t),
   n = the games of the minibatch (AlphaGo's n = 128), p the softmax over the moves that were sensible
@@ -47,6 +54,7 @@ from agents.alphago.nets import build_policy_net
 from agents.alphago.policy_games import PolicyGamesWorker
 from games.go.features import encode_games
 from rlengine.config import ConfigError, to_toml
+from rlengine.ratings import parse_sprt
 from rlengine.runtime import (
     ActorPool,
     CheckpointError,
@@ -223,6 +231,8 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
     value_net, value_encoder = _baseline_net(cfg, device)
     c = {"iteration": 0, "games": 0, "positions": 0, "tasks": 0}
     pool: list[int] = [0]  # the iterations whose snapshots are in the opponent pool
+    gate = parse_sprt(r.gate) if r.gate else None
+    gates: list[dict] = []  # the gate tests so far (gating only)
     opp_rng = np.random.default_rng(derive_seed(seed, "opponents"))
     last: dict = {}
 
@@ -235,6 +245,7 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
         state = resume_training(resume_path, agent=AGENT_NAME, net=net, optimizer=optimizer)
         c.update(state["counters"])
         pool = list(state["pool"])
+        gates = list(state.get("gates", []))
         opp_rng.bit_generator.state = state["opponent_rng"]
         last = state.get("last", {})
         log.info("resuming %s at iteration %d (%d games, pool of %d)", run.path, c["iteration"], c["games"],
@@ -248,7 +259,7 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
     def checkpoint() -> None:
         save_training(run.checkpoints, c["iteration"], agent=AGENT_NAME, net=net, optimizer=optimizer,
                       state={"counters": c, "pool": pool, "opponent_rng": opp_rng.bit_generator.state,
-                             "last": last, "board_size": size, "encoder": encoder},
+                             "last": last, "board_size": size, "encoder": encoder, "gates": gates},
                       config_toml=config_toml, keep=cfg.log.keep)
 
     factory = functools.partial(PolicyGamesWorker, network=dataclasses.asdict(cfg.network),
@@ -274,15 +285,64 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
             actors.submit(task, needs=(LEARNER, opponent))
 
         in_flight = rt.num_actors * rt.max_in_flight
+        carry: list[tuple[dict, dict]] = []  # self-play results that came back during a gate test
+
+        def run_gate(candidate: int) -> dict:
+            """SPRT of snapshot ``candidate`` against the best (the pool's newest), games fed in task order."""
+            best = pool[-1]
+            pending: dict[int, dict] = {}
+            scores: list[float] = []
+            sent = fed = 0
+            outstanding: set[int] = set()  # gate tasks submitted and not yet back
+            verdict = gate.run([])
+
+            def receive() -> tuple[dict, dict]:
+                task_id, task, res = actors.next_result()
+                if "gate" not in task:
+                    carry.append((task, res))  # self-play: used by the next iteration
+                outstanding.discard(task_id)
+                return task, res
+
+            while verdict["decision"] == "inconclusive" and len(scores) < r.gate_games:
+                while actors.num_pending < in_flight and sent * rt.games_per_task < r.gate_games:
+                    outstanding.add(actors.submit(
+                        {"learner": _pool_key(candidate), "opponent": _pool_key(best), "num_games": rt.games_per_task,
+                         "first_color": sent % 2, "gate": candidate, "seed": derive_seed(seed, "gate", candidate, sent),
+                         "index": sent}, needs=(_pool_key(candidate), _pool_key(best))))
+                    sent += 1
+                task, res = receive()
+                if "gate" not in task:
+                    continue
+                pending[task["index"]] = res
+                while fed in pending:
+                    scores += [(1.0 + float(z)) / 2 for z in pending.pop(fed)["z"]]
+                    fed += 1
+                verdict = gate.run(scores[:r.gate_games])
+            while outstanding:  # the games still out when the test decided: played, not counted
+                receive()
+            verdict = {**verdict, "candidate": candidate, "best": best}
+            if verdict["decision"] == "pass":
+                pool.append(candidate)
+                atomic_write_text(run.path / "best", f"step-{candidate:012d}\n")
+            else:
+                actors.forget(_pool_key(candidate))
+            gates.append(verdict)
+            log.info("gate: iteration %d against best %d: %s after %d games (LLR %.2f, bounds %.2f, %.2f)",
+                     candidate, best, verdict["decision"], verdict["games"], verdict["llr"], *verdict["bounds"])
+            return verdict
+
         while c["iteration"] < r.iterations and (stop_at is None or c["iteration"] < stop_at) and (
                 time_limit is None or time.perf_counter() - t0 < time_limit):
             tick = time.perf_counter()
             results, tasks, num = [], [], 0
             want_sgf = c["iteration"] % cfg.log.sgf_every == 0
             while num < r.games_per_iteration:
-                while actors.num_pending < in_flight:
-                    submit()
-                _, task, res = actors.next_result()
+                if carry:
+                    task, res = carry.pop(0)
+                else:
+                    while actors.num_pending < in_flight:
+                        submit()
+                    _, task, res = actors.next_result()
                 if want_sgf and not results:  # one game of the iteration as SGF
                     atomic_write_text(run.games / f"iter-{c['iteration']:06d}-task-{task['index']:08d}.sgf", res["sgf"])
                 results.append(res)
@@ -307,10 +367,14 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
             c["games"] += len(batch["z"])
             c["positions"] += len(batch["points"])
             moves0 += len(batch["points"])
+            gated = None
             if c["iteration"] % r.pool_every == 0:
                 snapshot(c["iteration"])
-                pool.append(c["iteration"])
                 actors.publish(_pool_key(c["iteration"]), numpy_weights(net))
+                if gate is None:
+                    pool.append(c["iteration"])
+                else:
+                    gated = run_gate(c["iteration"])
                 if r.pool_max and len(pool) > r.pool_max:
                     actors.forget(_pool_key(pool.pop(0)))
             elapsed = time.perf_counter() - t0
@@ -321,6 +385,9 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
                     "positions_per_s": moves0 / max(elapsed, 1e-9), "pool_size": len(pool),
                     "staleness": float(c["iteration"] - 1 - versions.mean()), "capped": float(batch["capped"].mean()),
                     "wait_s": waited, "update_s": t_update, "lr": r.lr, "baseline": stats["baseline"]}
+            if gated is not None:
+                last.update(gate_llr=gated["llr"], gate_games=gated["games"], gate_pass=float(gated["decision"] == "pass"),
+                            best=pool[-1])
             if c["iteration"] % cfg.log.every == 0:
                 metrics.log(c["iteration"], **last)
             bar.update(1)
@@ -344,6 +411,7 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
 
             ray.shutdown()
     return {**last, "iteration": c["iteration"], "games": c["games"], "pool": [int(x) for x in pool],
+            **({"gates": gates} if gate is not None else {}),
             "device": str(device), "actors_replaced": actors.num_replaced}
 
 

@@ -181,3 +181,31 @@ def test_rl_checkpoint_is_a_policy_player_and_plots(tmp_path):
                          capture_output=True, text=True, cwd=REPO, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert png.stat().st_size > 10_000
+
+
+def test_gating_promotes_only_snapshots_that_pass_the_sprt(tmp_path):
+    """With rl.gate, a snapshot joins the opponent pool (and becomes runs/<name>/best) only when it passes
+    the SPRT against the best: a learning run's snapshot passes "+0 vs +100 Elo" against its random start,
+    and no snapshot passes an impossible "+1500 vs +1600"."""
+    common = dict(runtime={"games_per_task": 32}, run={"seed": 3})
+    rl_keys = {"iterations": 12, "games_per_iteration": 64, "pool_every": 6, "optimizer": "adam", "lr": 0.003,
+               "baseline": "mean", "gate_games": 320}
+    out = rl.train(_config(rl={**rl_keys, "gate": "elo0=0,elo1=100"}, **common), tmp_path / "pass", progress=False)
+    gates = out["gates"]
+    assert [g["candidate"] for g in gates] == [6, 12]
+    passed = [g["candidate"] for g in gates if g["decision"] == "pass"]
+    assert passed, gates  # measured: 6 fails (221 games), 12 passes (40 games)
+    assert out["pool"] == [0] + passed
+    best = 0
+    for g in gates:  # each test is against the best at its time, and its LLR crossed the bound it names
+        assert g["best"] == best
+        assert (g["llr"] >= g["bounds"][1]) if g["decision"] == "pass" else (g["llr"] <= g["bounds"][0])
+        best = g["candidate"] if g["decision"] == "pass" else best
+    assert (tmp_path / "pass" / "best").read_text().strip() == f"step-{passed[-1]:012d}"
+    out = rl.train(_config(rl={**rl_keys, "gate": "elo0=1500,elo1=1600"}, **common), tmp_path / "fail",
+                   progress=False)
+    assert [g["decision"] for g in out["gates"]] == ["fail", "fail"] and out["pool"] == [0]
+    assert not (tmp_path / "fail" / "best").exists()
+    assert (tmp_path / "fail" / "pool" / f"step-{6:012d}").is_dir()  # kept on disk, never played against
+    with pytest.raises(ConfigError, match="rl.gate: SPRT needs elo1"):
+        _config(rl={"gate": "elo0=0"})
