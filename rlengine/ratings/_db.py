@@ -18,6 +18,7 @@ each write is a short ``BEGIN IMMEDIATE`` transaction and waits (``busy_timeout`
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -120,33 +121,52 @@ class ResultsDB:
         if not self.path.exists() and not create:
             raise DatabaseError(f"{self.path}: no such results database")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
-            self._check_and_init(timeout)
-        except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"{self.path}: not a usable SQLite results database ({exc})") from None
+        deadline = time.monotonic() + timeout
+        while True:
+            self.conn = None
+            try:
+                self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+                self._check_and_init(timeout)
+                return
+            except sqlite3.OperationalError as exc:
+                # two processes creating (or switching to WAL) one file at once: SQLite may answer "locked"
+                # without waiting; try again
+                self._drop()
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise DatabaseError(f"{self.path}: not a usable SQLite results database ({exc})") from None
+                time.sleep(0.05 + 0.1 * random.random())
+            except DatabaseError:
+                self._drop()
+                raise
+            except sqlite3.DatabaseError as exc:
+                self._drop()
+                raise DatabaseError(f"{self.path}: not a usable SQLite results database ({exc})") from None
+
+    def _drop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
     def _check_and_init(self, timeout: float) -> None:
         c = self.conn
         c.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        app = c.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if app != APPLICATION_ID and (app != 0 or tables):
-            c.close()
-            raise DatabaseError(f"{self.path} is an SQLite file but not an rlengine results database "
-                                f"(application_id {app:#x}, tables: {', '.join(sorted(tables)) or 'none'}); "
-                                f"give another path")
+        # one write transaction: what is in the file and the schema we add are one consistent step, even
+        # with another process creating the same file at the same moment; a foreign file is not changed
+        with self._write():
+            app = c.execute("PRAGMA application_id").fetchone()[0]
+            tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if app != APPLICATION_ID and (app != 0 or tables):
+                raise DatabaseError(f"{self.path} is an SQLite file but not an rlengine results database "
+                                    f"(application_id {app:#x}, tables: {', '.join(sorted(tables)) or 'none'}); "
+                                    f"give another path")
+            if app == 0:
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if c.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             raise DatabaseError(f"{self.path}: cannot switch to WAL journaling (a network file system?)")
         c.execute("PRAGMA synchronous = NORMAL")
-        if app == 0:
-            with self._write():
-                if c.execute("PRAGMA application_id").fetchone()[0] == 0:  # not done by a racing process
-                    for stmt in _SCHEMA.split(";"):
-                        if stmt.strip():
-                            c.execute(stmt)
-                    c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         version = c.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             raise DatabaseError(f"{self.path}: results database schema {version}, this rlengine reads "
