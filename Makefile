@@ -44,6 +44,7 @@ bench: install
 	$(PY) benchmarks/sl_train.py --games 300 --batch 64 --seconds 8 --nets 3x32
 	$(PY) benchmarks/go_batch.py
 	$(PY) benchmarks/mcts.py --games 16 --sims 100 --moves 320
+	$(PY) benchmarks/ratings.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -1,7 +1,8 @@
 """Ratings: Bradley-Terry maximum likelihood on the Elo scale with 95% intervals, SPRT gating, and the
 SQLite results database of tournaments."""
 
-from rlengine.ratings._bt import ELO, PlayerRating, Ratings, RatingsError, expected_score, fit_ratings, score_matrix
+from rlengine.ratings._bt import (ELO, PlayerRating, Ratings, RatingsError, expected_score, fit_ratings,
+                                  score_matrix)
 from rlengine.ratings._collect import Result, ResultSet, connected, rate, read_results
 from rlengine.ratings._db import APPLICATION_ID, DatabaseError, GameRow, ResultsDB, result_reason, result_winner
 from rlengine.ratings._sprt import SPRT, parse_sprt

@@ -8,9 +8,9 @@ half a win and half a loss.  The log-likelihood ratio after W wins, D draws and 
 
 and the test stops at the first game where LLR >= log((1 - beta) / alpha) (accept H1: the candidate is
 at least elo1 stronger, "pass") or LLR <= log(beta / (1 - alpha)) (accept H0, "fail").  Wald's bounds
-hold the error rates near alpha (H1 accepted when H0 is true) and beta (H0 accepted when H1 is true);
-the overshoot at the last game makes both a little smaller.  A cap on games that ends the test
-undecided gives "inconclusive".
+hold the error rates near alpha (H1 accepted when H0 is true) and beta (H0 accepted when H1 is true),
+at most about alpha / (1 - beta) and beta / (1 - alpha); ``benchmarks/ratings.py --sprt N`` measures
+them.  A cap on games that ends the test undecided gives "inconclusive".
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def test_error_rates_match_alpha_and_beta(alpha, beta):
     assert (at_h0 == 0).mean() < 0.01 and (at_h1 == 0).mean() < 0.01  # nearly all decide within the cap
     false_pass = (at_h0 == 1).mean()
     false_fail = (at_h1 == -1).mean()
-    # Wald: the rates are at most about alpha / (1 - beta), a little below alpha from overshoot
+    # Wald: the rates are near alpha and beta, at most about alpha / (1 - beta) and beta / (1 - alpha)
     assert 0.5 * alpha <= false_pass <= alpha / (1 - beta) + 0.015, false_pass
     assert 0.5 * beta <= false_fail <= beta / (1 - alpha) + 0.02, false_fail
     # and a clearly stronger candidate passes almost always
