@@ -1,6 +1,7 @@
 """An outsider's check of a recorded match: GNU Go scores every final SGF and we compare.
 
-For each ``game-*.sgf`` under a match directory (``rlengine match --out DIR``), a fresh
+For each ``game-*.sgf`` under a match directory (``rlengine match --out DIR``; or a tournament's
+``games/`` folder, one subfolder per pairing), a fresh
 GNU Go board (``loadsgf``, Chinese rules) gives its own ``final_score`` of the final
 position, which is compared with the recorded result ``RE``.  Games decided by
 resignation, forfeit or voided cannot be scored that way and are counted apart.  For a
@@ -37,7 +38,7 @@ def main() -> None:
     ap.add_argument("match_dir", type=Path)
     ap.add_argument("--gnugo", default=shutil.which("gnugo") or "/usr/games/gnugo")
     args = ap.parse_args()
-    paths = sorted(args.match_dir.glob("game-*.sgf"))
+    paths = sorted(args.match_dir.rglob("game-*.sgf"))  # a tournament keeps one folder per pairing
     if not paths:
         raise SystemExit(f"no game-*.sgf under {args.match_dir}")
     kinds = {"scored": 0, "resign": 0, "forfeit": 0, "void": 0, "other": 0}
@@ -46,6 +47,7 @@ def main() -> None:
     a_wins_recorded = a_wins_gnugo = decided = 0
     with GtpClient([args.gnugo, "--mode", "gtp", "--chinese-rules"], timeout=120) as gnugo:
         for path in paths:
+            name = str(path.relative_to(args.match_dir))
             record = GameRecord.from_tree(read_sgf(path)[0], source=str(path))
             result = record.result or ""
             found = _ASSIGNMENT.search(record.comment or "")
@@ -60,7 +62,7 @@ def main() -> None:
                     resigner_behind += 1
                 else:
                     who = "A" if (resigner == "B") == (a_color == "black") else "B"
-                    resigner_not_behind.append({"game": path.name, "resigned": who, "gnugo_estimate": estimate})
+                    resigner_not_behind.append({"game": name, "resigned": who, "gnugo_estimate": estimate})
             elif result.endswith("+F"):
                 kinds["forfeit"] += 1
                 verdict = result
@@ -74,7 +76,7 @@ def main() -> None:
                 if verdict == result:
                     agree += 1
                 else:
-                    disagree.append({"game": path.name, "recorded": result, "gnugo": verdict})
+                    disagree.append({"game": name, "recorded": result, "gnugo": verdict})
             else:
                 kinds["other"] += 1
                 continue
