@@ -386,8 +386,8 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
                     "staleness": float(c["iteration"] - 1 - versions.mean()), "capped": float(batch["capped"].mean()),
                     "wait_s": waited, "update_s": t_update, "lr": r.lr, "baseline": stats["baseline"]}
             if gated is not None:
-                last.update(gate_llr=gated["llr"], gate_games=gated["games"], gate_pass=float(gated["decision"] == "pass"),
-                            best=pool[-1])
+                last.update(gate_llr=gated["llr"], gate_games=gated["games"],
+                            gate_pass=float(gated["decision"] == "pass"), best=pool[-1])
             if c["iteration"] % cfg.log.every == 0:
                 metrics.log(c["iteration"], **last)
             bar.update(1)
