@@ -226,9 +226,11 @@ def fit_ratings(names: list[str], i, j, score, *, anchor: str | None = None, anc
         for b in range(num_bootstrap):
             counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
             Sb, Nb = score_matrix(i, j, score, p, weights=counts)
+            labels = _components(Nb > 0)
+            if (labels != labels[a]).any():  # the resample lost every game of some link: one virtual draw each
+                lost = (N > 0) & (Nb == 0)
+                Sb, Nb = Sb + 0.5 * lost, Nb + 1.0 * lost
             Sb, Nb, _, _ = _regularise(Sb, Nb)
-            if (_components(Nb > 0) != _components(Nb > 0)[a]).any():  # a resample lost a connection
-                Sb, Nb = Sb + 0.5 * ((N > 0) & (Nb == 0)), Nb + 1.0 * ((N > 0) & (Nb == 0))
             rb, _ = _newton(Sb, Nb, a, start=r)
             draws[b] = rb * ELO + anchor_elo
         lo, hi = np.percentile(draws, 2.5, axis=0), np.percentile(draws, 97.5, axis=0)
