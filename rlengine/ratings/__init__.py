@@ -8,8 +8,8 @@ from rlengine.ratings._db import APPLICATION_ID, DatabaseError, GameRow, Results
 from rlengine.ratings._sprt import SPRT, parse_sprt
 
 __all__ = ["APPLICATION_ID", "DatabaseError", "ELO", "GameRow", "PlayerRating", "Ratings", "RatingsError", "Result",
-           "ResultSet", "ResultsDB", "SPRT", "connected", "expected_score", "fit_ratings", "format_table", "parse_sprt", "rate",
-           "read_results", "result_reason", "result_winner", "score_matrix"]
+           "ResultSet", "ResultsDB", "SPRT", "connected", "expected_score", "fit_ratings", "format_table", "parse_sprt",
+           "rate", "read_results", "result_reason", "result_winner", "score_matrix"]
 
 
 def format_table(ratings: Ratings) -> str:
