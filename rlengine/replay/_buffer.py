@@ -128,6 +128,23 @@ class ReplayBuffer:
             raise ValueError(f"{name} must have shape ({self.num_envs},), got {x.shape}")
         return np.ascontiguousarray(x, dtype=dtype)
 
+    def break_episodes(self) -> None:
+        """End every environment's stored episode here: its newest transition is marked truncated (the
+        n-step returns before it bootstrap from its next observation instead of running into what comes
+        next) and the next ``add`` starts a new episode (its ``obs`` stack is stored whole).  For a buffer
+        restored from a checkpoint whose environments were reset: without this, the first new transition
+        would stack frames of the old episode and the last old ones would take rewards from the new."""
+        for e in range(self.num_envs):
+            if self._episode_start[e] or self._num_added[e] == 0:
+                continue  # already at an episode boundary
+            t = int(self._num_added[e]) - 1
+            self._truncated[e, t % self.capacity_per_env] = True
+            self._last_end[e] = t
+            old_lo, old_hi = self._lo.copy(), self._hi.copy()
+            self._hi[e] = max(self._hi[e], t + 1)
+            self._episode_start[e] = True
+            self._sampler.track(old_lo, old_hi, self._lo, self._hi)
+
     # ---- reading -------------------------------------------------------------
 
     def __len__(self) -> int:
