@@ -50,10 +50,15 @@ log = logging.getLogger(__name__)
 
 
 class QNetwork(nn.Module):
-    """Torso (Nature CNN for frames, MLP for vectors) + Q head (dueling or plain)."""
+    """Torso (Nature CNN for frames, MLP for vectors) + Q head (dueling or plain).
+
+    ``amp``: the torso runs under bf16 autocast (set by ``train`` from ``dqn.amp`` on CUDA).  The head, and
+    so the Q-values, their argmax and the loss, stay in float32: bf16 keeps 8 bits of mantissa, so Q-values
+    near 20 are 0.125 apart and the action gaps (a few hundredths) would vanish."""
 
     def __init__(self, cfg: DQNRunConfig, obs_shape: tuple[int, ...], num_actions: int):
         super().__init__()
+        self.amp = False
         net = cfg.network
         if net.torso == "nature_cnn":
             self.torso = NatureCNN(NatureCNNConfig(in_channels=obs_shape[0]))
@@ -65,7 +70,9 @@ class QNetwork(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:  # [B, *obs_shape] -> [B, A]
         if obs.dim() > 2 and not isinstance(self.torso, NatureCNN):
             obs = obs.flatten(1)
-        return self.head(self.torso(obs))
+        with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            features = self.torso(obs)  # [B, F]
+        return self.head(features.float())  # [B, A] float32
 
 
 # ---- environments ----------------------------------------------------------------------------------
@@ -140,17 +147,16 @@ def update(online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimize
     rewards = torch.as_tensor(batch.rewards, device=device).float()
     discounts = torch.as_tensor(batch.discounts, device=device).float()
     weights = torch.as_tensor(batch.weights, device=device).float()
-    use_amp = d.amp and device.type == "cuda"
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-        with torch.no_grad():  # Q(s') needs no gradient: a batch of its own keeps backward to B samples
-            next_target = target(next_obs).float()  # [B, A]
-            next_action = online(next_obs).argmax(1) if d.double else next_target.argmax(1)  # [B]
-            next_value = next_target.gather(1, next_action[:, None]).squeeze(1)  # [B]
-            y = rewards + discounts * next_value  # [B]
-        q = online(obs).float().gather(1, actions[:, None]).squeeze(1)  # [B]
-        td = y - q
-        per_sample = F.smooth_l1_loss(q, y, reduction="none") if d.huber else 0.5 * td.pow(2)
-        loss = (weights * per_sample).mean()
+    # the networks autocast their torsos themselves (QNetwork.amp); everything here is float32
+    with torch.no_grad():  # Q(s') needs no gradient: a batch of its own keeps backward to B samples
+        next_target = target(next_obs)  # [B, A]
+        next_action = online(next_obs).argmax(1) if d.double else next_target.argmax(1)  # [B]
+        next_value = next_target.gather(1, next_action[:, None]).squeeze(1)  # [B]
+        y = rewards + discounts * next_value  # [B]
+    q = online(obs).gather(1, actions[:, None]).squeeze(1)  # [B]
+    td = y - q
+    per_sample = F.smooth_l1_loss(q, y, reduction="none") if d.huber else 0.5 * td.pow(2)
+    loss = (weights * per_sample).mean()
     params = optimizer.param_groups[0]["params"]  # the online parameters, without walking the module tree
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -225,6 +231,7 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
     obs_shape = tuple(envs.single_observation_space.shape)
     num_actions = int(envs.single_action_space.n)
     online = QNetwork(cfg, obs_shape, num_actions).to(device)
+    online.amp = d.amp and device.type == "cuda"
     target = copy.deepcopy(online).requires_grad_(False)
     optimizer = make_optimizer(online, cfg)
     stack = obs_shape[0] if cfg.env.kind == "atari" else 1
@@ -253,6 +260,7 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
         _restore_rng(ckpt.state["rng"], ckpt.tensors, actor_rng)
         if ckpt.replay is not None:
             replay.load_state_dict(ckpt.replay)
+            replay.break_episodes()  # the environments restart below: no episode runs on across the resume
         else:  # an empty buffer: refill before updating again, or the first updates overfit a few batches
             c["refill_until"] = c["step"] + min(d.learning_starts, d.buffer_size)
         log.info("resuming %s from step %d (%s)%s", run.path, c["step"], ckpt.path.name,
