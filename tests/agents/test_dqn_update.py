@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -113,6 +114,10 @@ def test_bf16_autocast_keeps_argmax_and_td_targets():
     a_mixed = greedy_actions(mixed, obs, torch.device("cpu"))
     assert len(set(a_plain.tolist())) > 1
     assert (a_plain == a_mixed).mean() >= 0.97, (a_plain == a_mixed).mean()
+    # what the old code did on GPU (the head under bf16 too) loses the argmax on this very network
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        q_old = plain.head(plain.torso(torch.as_tensor(obs)))
+    assert (q_old.float().argmax(1).numpy() == a_plain).mean() < 0.5
     cfg = _cfg(double=True, huber=True)
     batch = Batch(obs=obs[:256], actions=rng.integers(0, 6, 256), rewards=np.ones(256, np.float32),
                   next_obs=obs[256:512], discounts=np.full(256, 0.99, np.float32), indices=np.arange(256),
@@ -123,4 +128,29 @@ def test_bf16_autocast_keeps_argmax_and_td_targets():
         target = copy.deepcopy(net).requires_grad_(False)
         _, td, _ = update(online, target, make_optimizer(online, cfg), batch, cfg, torch.device("cpu"))
         tds.append(td)
+    np.testing.assert_allclose(tds[1], tds[0], atol=0.01)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_amp_update_matches_float32():
+    """On CUDA, the real path (dqn.amp = true, QNetwork.amp as train() sets it) gives the float32
+    argmax and TD errors at Q near 20; the old code (the whole update under bf16) did not."""
+    device = torch.device("cuda")
+    rng = np.random.default_rng(1)
+    obs = rng.normal(size=(512, 4)).astype(np.float32)
+    plain = _planted_q_network().to(device)
+    mixed = copy.deepcopy(plain)
+    mixed.amp = _cfg(amp=True).dqn.amp and device.type == "cuda"
+    a_plain, a_mixed = greedy_actions(plain, obs, device), greedy_actions(mixed, obs, device)
+    assert (a_plain == a_mixed).mean() >= 0.97
+    cfg = _cfg(double=True, huber=True, amp=True)
+    batch = Batch(obs=obs[:256], actions=rng.integers(0, 6, 256), rewards=np.ones(256, np.float32),
+                  next_obs=obs[256:], discounts=np.full(256, 0.99, np.float32), indices=np.arange(256),
+                  weights=np.ones(256, np.float32))
+    tds = []
+    for net in (plain, mixed):
+        online = copy.deepcopy(net)
+        target = copy.deepcopy(net).requires_grad_(False)
+        tds.append(update(online, target, make_optimizer(online, cfg), batch, cfg, device)[1])
     np.testing.assert_allclose(tds[1], tds[0], atol=0.01)
