@@ -45,8 +45,10 @@ class EnvSection:
 class NetworkSection:
     torso: str = "nature_cnn"  # nature_cnn | mlp
     hidden: tuple[int, ...] = (256, 256)  # mlp torso layers
+    # dueling (Wang et al. 2016): the last fully connected layer (512 after the Nature CNN's convolutions, the
+    # last of `hidden` for an MLP) is split into a value and an advantage stream of that width, Q = V + A - mean A
     dueling: bool = True
-    head_hidden: int | None = None  # extra hidden layer in the Q head (per stream when dueling)
+    head_hidden: int | None = None  # plain head: an extra hidden layer; dueling: the streams' width
 
     def __post_init__(self):
         _check(self.torso in ("nature_cnn", "mlp"), "network.torso", f"expected nature_cnn or mlp, got {self.torso!r}")

@@ -45,6 +45,8 @@ __all__ = ["QNetwork", "evaluate_checkpoint", "make_envs", "train", "watch_check
 
 log = logging.getLogger(__name__)
 
+LOG_EVERY_UPDATES = 250  # training metrics (loss, Q, ε, steps/s): one line each time the updates pass a multiple
+
 
 # ---- network -------------------------------------------------------------------------------------
 
@@ -60,12 +62,19 @@ class QNetwork(nn.Module):
         super().__init__()
         self.amp = False
         net = cfg.network
+        # dueling (Wang et al. 2016): the torso's last fully connected layer (512 units after the Nature CNN's
+        # convolutions, the last of network.hidden for an MLP) becomes two streams of that width, V and A;
+        # network.head_hidden, when set, is the streams' width instead
         if net.torso == "nature_cnn":
-            self.torso = NatureCNN(NatureCNNConfig(in_channels=obs_shape[0]))
+            self.torso = NatureCNN(NatureCNNConfig(in_channels=obs_shape[0], fc=not net.dueling))
+            split = 512
         else:
-            self.torso = MLP(MLPConfig(in_features=int(np.prod(obs_shape)), hidden=net.hidden))
-        self.head = QHead(QHeadConfig(in_features=self.torso.out_features, num_actions=num_actions,
-                                      hidden=net.head_hidden, dueling=net.dueling))
+            hidden = net.hidden[:-1] if net.dueling and net.hidden else net.hidden
+            self.torso = MLP(MLPConfig(in_features=int(np.prod(obs_shape)), hidden=hidden))
+            split = net.hidden[-1] if net.hidden else None
+        stream = (net.head_hidden or split) if net.dueling else net.head_hidden
+        self.head = QHead(QHeadConfig(in_features=self.torso.out_features, num_actions=num_actions, hidden=stream,
+                                      dueling=net.dueling))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:  # [B, *obs_shape] -> [B, A]
         if obs.dim() > 2 and not isinstance(self.torso, NatureCNN):
@@ -220,7 +229,7 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
     d = cfg.dqn
     run = RunDir(run_dir)
     config_toml = to_toml(cfg)
-    resume_path = run.prepare(config_toml)
+    resume_path = run.prepare(config_toml, may_change=("dqn.total_steps",))  # a finished run can be extended
     seed = cfg.run.seed
     seed_everything(seed)
     device = pick_device(cfg.run.device)
@@ -267,7 +276,10 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
                  "" if ckpt.replay is not None else f"; replay refills until step {c['refill_until']}")
     metrics = MetricsLogger(run, resume_step=c["step"] if resume_path is not None else None)
 
+    saved = {"step": c["step"]}  # the step of the newest checkpoint on disk
+
     def checkpoint() -> None:
+        saved["step"] = c["step"]
         rng_json, rng_tensors = _rng_state(actor_rng)
         tensors = {f"online.{k}": v for k, v in online.state_dict().items()}
         tensors.update({f"target.{k}": v for k, v in target.state_dict().items()})
@@ -287,9 +299,11 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
     t0, step0 = time.perf_counter(), c["step"]
     learn_t0, learn_step0 = None, None
     loss = q_mean = float("nan")
+    stop = _StopSignals()  # SIGINT / SIGTERM end the loop between steps; the work is saved below
     try:
         while c["step"] < d.total_steps and not c["solved"] and (stop_at is None or c["step"] < stop_at) and (
-                time_limit is None or time.perf_counter() - t0 < time_limit):
+                time_limit is None or time.perf_counter() - t0 < time_limit) and stop.signal is None:
+            updates_before = c["updates"]
             epsilon = d.epsilon(c["step"])
             actions = epsilon_greedy(online, obs, epsilon, num_actions, actor_rng, device)
             next_obs, rewards, terminated, truncated, info = envs.step(actions)
@@ -320,7 +334,7 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
                 target.load_state_dict(online.state_dict())
                 c["next_target"] += d.target_update_every
 
-            if c["updates"] and c["updates"] % 250 == 0 and new_steps:
+            if c["updates"] // LOG_EVERY_UPDATES > updates_before // LOG_EVERY_UPDATES:  # one line per 250 updates
                 rate = (c["step"] - step0) / max(time.perf_counter() - t0, 1e-9)
                 metrics.log(c["step"], loss=loss, q_mean=q_mean, epsilon=epsilon, steps_per_s=rate)
                 bar.set_postfix(sps=f"{rate:.0f}", eps=f"{epsilon:.3f}",
@@ -343,7 +357,12 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
                 checkpoint()
                 while c["next_checkpoint"] <= c["step"]:
                     c["next_checkpoint"] += cfg.checkpoint.every_steps
+        if c["step"] > saved["step"]:  # an orderly stop (stop_at, time limit, a signal) between checkpoints
+            checkpoint()
+            log.info("stopped at step %d%s; saved a checkpoint there", c["step"],
+                     f" by {stop.signal}" if stop.signal else "")
     finally:
+        stop.restore()
         bar.close()
         metrics.close()
         envs.close()
@@ -351,7 +370,41 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
     if learn_t0 is not None and c["step"] > learn_step0:
         learning_rate = (c["step"] - learn_step0) / (time.perf_counter() - learn_t0)
     return {**last_eval, "step": c["step"], "updates": c["updates"], "learning_steps_per_s": learning_rate,
-            "device": str(device)}
+            "device": str(device), **({"stopped_by": stop.signal} if stop.signal else {})}
+
+
+class _StopSignals:
+    """While alive, SIGINT and SIGTERM set ``signal`` (their name) instead of interrupting, so the training
+    loop ends between two steps and saves; a second signal of the same kind interrupts at once.  Only in
+    the main thread (where Python delivers signals)."""
+
+    def __init__(self):
+        import signal as _signal
+        import threading
+
+        self.signal: str | None = None
+        self._old: dict = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (_signal.SIGINT, _signal.SIGTERM):
+            self._old[sig] = _signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        import signal as _signal
+
+        name = _signal.Signals(signum).name
+        if self.signal == name:  # asked twice: stop now
+            self.restore()
+            raise KeyboardInterrupt
+        log.warning("%s: stopping after this step and saving a checkpoint (send it again to stop at once)", name)
+        self.signal = name
+
+    def restore(self) -> None:
+        import signal as _signal
+
+        for sig, old in self._old.items():
+            _signal.signal(sig, old)
+        self._old = {}
 
 
 # ---- evaluation and recording -------------------------------------------------------------------------------

@@ -60,10 +60,12 @@ class NatureCNNConfig:
 
     in_channels: int = 4
     scale: float = 1 / 255
+    fc: bool = True  # False: stop after the convolutions (a dueling head then brings its own 512-unit streams)
 
     def __post_init__(self) -> None:
         check_int(self, "in_channels")
         check_float(self, "scale", low=0.0, low_open=True)
+        check_bool(self, "fc")
 
 
 class NatureCNN(nn.Module):
@@ -71,10 +73,9 @@ class NatureCNN(nn.Module):
 
     Input ``[B, C, 84, 84]``. An integer tensor (the uint8 frames from replay) is
     converted to float and multiplied by ``config.scale`` here; a float tensor is
-    taken as already scaled. Output ``[B, 512]``.
+    taken as already scaled. Output ``[B, 512]``, or with ``config.fc = False`` the
+    flattened convolution features ``[B, 3136]``.
     """
-
-    out_features = 512
 
     def __init__(self, config: NatureCNNConfig) -> None:
         super().__init__()
@@ -88,18 +89,19 @@ class NatureCNN(nn.Module):
             nn.Conv2d(64, 64, kernel_size=3, stride=1),
             nn.ReLU(),
         )
-        self.fc = nn.Linear(64 * side * side, self.out_features)
+        self.fc = nn.Linear(64 * side * side, 512) if config.fc else None
+        self.out_features = 512 if config.fc else 64 * side * side
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         check_input(self, frames, (None, self.config.in_channels, FRAME_SIZE, FRAME_SIZE), "[B, C, H, W]")
-        weight = self.fc.weight
+        weight = self.conv[0].weight
         if frames.is_floating_point():
             x = as_float(frames, weight)  # [B, C, 84, 84], already scaled
         else:
             x = as_float(frames, weight) * self.config.scale  # [B, C, 84, 84]
         x = self.conv(x)  # [B, 64, 7, 7]
         x = x.flatten(1)  # [B, 3136]
-        return torch.relu(self.fc(x))  # [B, 512]
+        return x if self.fc is None else torch.relu(self.fc(x))  # [B, 512]
 
 
 # --- MLP ---------------------------------------------------------------------------------------

@@ -154,3 +154,23 @@ def test_cuda_amp_update_matches_float32():
         target = copy.deepcopy(net).requires_grad_(False)
         tds.append(update(online, target, make_optimizer(online, cfg), batch, cfg, device)[1])
     np.testing.assert_allclose(tds[1], tds[0], atol=0.01)
+
+
+def test_dueling_is_wangs_architecture():
+    """Wang et al. 2016: the convolutions feed two separate 512-unit streams, V (1 output) and A (one per
+    action), combined as V + A - mean(A); not two linear maps of one shared 512-unit layer."""
+    cfg = load_config(DQNRunConfig, "configs/dqn_pong.toml")
+    net = QNetwork(cfg, (4, 84, 84), 6)
+    assert net.torso.fc is None and net.torso.out_features == 3136
+    v, a = net.head.value, net.head.advantage
+    assert [tuple(m.weight.shape) for m in v if isinstance(m, nn.Linear)] == [(512, 3136), (1, 512)]
+    assert [tuple(m.weight.shape) for m in a if isinstance(m, nn.Linear)] == [(512, 3136), (6, 512)]
+    conv = 8 * 8 * 4 * 32 + 32 + 4 * 4 * 32 * 64 + 64 + 3 * 3 * 64 * 64 + 64
+    assert sum(p.numel() for p in net.parameters()) == conv + 2 * (3136 * 512 + 512) + (512 + 1) + (512 * 6 + 6)
+    frames = torch.randint(0, 255, (3, 4, 84, 84), dtype=torch.uint8)
+    value, advantage = net.head.value_and_advantage(net.torso(frames))
+    q = net(frames)
+    torch.testing.assert_close(q, value[:, None] + advantage - advantage.mean(1, keepdim=True))
+    plain = QNetwork(load_config(DQNRunConfig, "configs/dqn_pong.toml", overrides=["network.dueling=false"]),
+                     (4, 84, 84), 6)
+    assert plain.torso.out_features == 512 and tuple(plain.head.q[0].weight.shape) == (6, 512)
