@@ -40,12 +40,14 @@ class RunDir:
         self.tb = self.path / "tb"
         self.metrics_path = self.path / "metrics.jsonl"
 
-    def prepare(self, config_toml: str) -> Path | None:
+    def prepare(self, config_toml: str, *, may_change: tuple[str, ...] = ()) -> Path | None:
         """Create the folders and write the config; on a re-run, check the config is the same and
         return the checkpoint to resume from (None for a fresh start).
 
         A run directory with no checkpoint yet has nothing to resume, so a new config replaces the
-        old one there (a start that failed on a typo must not lock the directory)."""
+        old one there (a start that failed on a typo must not lock the directory).  ``may_change``:
+        dotted keys (e.g. ``dqn.total_steps``, to extend a finished run) that a resume may change; the
+        new config is then written."""
         for d in (self.path, self.checkpoints, self.tb):
             d.mkdir(parents=True, exist_ok=True)
         resume = latest_checkpoint(self.checkpoints)
@@ -59,9 +61,15 @@ class RunDir:
             new = _flatten(tomllib.loads(config_toml))
             diffs = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
                      if old.get(k) != new.get(k)]
-            if diffs and resume is not None:
+            fixed = [d for d in diffs if d.split(":", 1)[0] not in may_change]
+            if fixed and resume is not None:
                 raise ConfigError(f"{self.config_path}: this run directory was started with another config "
-                                  f"({'; '.join(diffs[:5])}); use another --run-dir or the same config")
+                                  f"({'; '.join(fixed[:5])}); use another --run-dir or the same config"
+                                  + (f" (only {', '.join(may_change)} may change on a resume)" if may_change else ""))
+            if diffs and resume is not None:
+                log.info("%s: resuming with %s", self.path, "; ".join(diffs))
+                atomic_write_text(self.config_path, config_toml)
+                return resume
             if diffs:
                 log.warning("%s: no checkpoint yet, starting over with the new config (%s)", self.path,
                             "; ".join(diffs[:5]))

@@ -39,13 +39,11 @@ def test_dqn_solves_cartpole_within_50k_steps(tmp_path):
 def test_resume_continues_counters_epsilon_and_optimizer(tmp_path):
     cfg = small()
     run = tmp_path / "run"
-    train(cfg, run, progress=False, stop_at=1500)  # as if killed after the checkpoint at 1000
+    train(cfg, run, progress=False, stop_at=1500)  # an orderly stop between scheduled checkpoints saves there
     first = load_checkpoint(run)
-    assert 1000 <= first.step < 1500
+    assert 1500 <= first.step < 1500 + cfg.env.num_envs
     adam_steps = first.optimizer["state"][0]["step"]
     assert adam_steps == first.state["counters"]["updates"] > 0
-    rows_before = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    assert max(r["step"] for r in rows_before) > first.step  # logged past the checkpoint before the "kill"
 
     train(cfg, run, progress=False)
     last = load_checkpoint(run)
@@ -84,6 +82,59 @@ def test_kill_9_then_same_command_resumes(tmp_path, rlengine_cmd):
     assert f"from step {killed_at}" in done.stderr
     assert load_checkpoint(run).step >= 5000
     assert json.loads(done.stdout.splitlines()[-1])["episodes"] == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_run_and_saves_where_it_was(tmp_path, rlengine_cmd, sig):
+    """SIGTERM or SIGINT between scheduled checkpoints: the run saves at the step it reached, exits
+    cleanly, and the same command resumes from there (not from the last scheduled checkpoint)."""
+    run = tmp_path / "run"
+    cmd = rlengine_cmd + ["train", CARTPOLE, "--run-dir", str(run), "--no-progress", "--set",
+                          "dqn.total_steps=200000", "--set", "checkpoint.every_steps=100000", "--set",
+                          "eval.every_steps=100000", "--set", "eval.episodes=2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not (run / "metrics.jsonl").exists() or "loss" not in (run / "metrics.jsonl").read_text():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "no training metrics within 4 minutes"
+        time.sleep(0.2)
+    assert not (run / "checkpoints" / "latest").exists()  # nothing saved yet: the first is due at 100,000
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    result = json.loads(out.splitlines()[-1])
+    assert result["stopped_by"] == sig.name
+    stopped = load_checkpoint(run)
+    assert stopped.step == result["step"] > 0 and stopped.state["counters"]["updates"] > 0
+    # the same command with a budget just past the stop (a resume may change dqn.total_steps: extending a run)
+    extended = [a if not a.startswith("dqn.total_steps=") else f"dqn.total_steps={stopped.step + 200}" for a in cmd]
+    resumed = subprocess.run(extended, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"from step {stopped.step}" in resumed.stderr
+    assert load_checkpoint(run).step >= stopped.step + 200
+
+
+def test_training_metrics_every_250_updates_whatever_num_envs(tmp_path):
+    """One line of loss/Q/ε per 250 updates: with 4 envs and an update per env step the old test
+    (updates % 250 == 0) only fired at multiples of 500, with 8 at multiples of 1,000."""
+    for n in (4, 8):
+        result = train(small(f"env.num_envs={n}", "dqn.total_steps=2600"), tmp_path / f"r{n}", progress=False)
+        rows = [json.loads(x) for x in (tmp_path / f"r{n}" / "metrics.jsonl").read_text().splitlines()]
+        lines = sum("loss" in r for r in rows)
+        assert result["updates"] > 2000 and lines == result["updates"] // 250, (n, lines, result["updates"])
+
+
+def test_a_finished_run_can_be_extended_but_not_changed(tmp_path):
+    run = tmp_path / "run"
+    train(small("dqn.total_steps=800", "checkpoint.every_steps=400"), run, progress=False)
+    assert load_checkpoint(run).step >= 800
+    out = train(small("dqn.total_steps=1200", "checkpoint.every_steps=400"), run, progress=False)
+    assert out["step"] >= 1200 and load_checkpoint(run).step >= 1200
+    assert "total_steps = 1200" in (run / "config.toml").read_text()
+    from rlengine.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"dqn.lr: .*only dqn.total_steps may change"):
+        train(small("dqn.total_steps=1600", "checkpoint.every_steps=400", "dqn.lr=0.01"), run, progress=False)
 
 
 def test_eval_and_watch_commands(tmp_path, rlengine_cmd):
