@@ -120,12 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     ev.set_defaults(func=_cmd_eval)
 
-    wa = sub.add_parser("watch", help="record one greedy episode of a checkpoint (Atari: GIF, Go: SGF)",
-                        description="Play one episode with the greedy policy of a checkpoint and save it: an "
-                                    "animated GIF for Atari agents, an SGF self-play game for Go policies.")
+    wa = sub.add_parser("watch", help="record one episode of a checkpoint (Atari: GIF, Go: SGF)",
+                        description="Play one episode with the evaluation policy of a checkpoint (Atari and gym: "
+                                    "epsilon-greedy at the evaluation epsilon) and save it: an animated GIF, "
+                                    "written frame by frame, for DQN agents; an SGF self-play game for Go policies.")
     wa.add_argument("checkpoint", type=Path)
     wa.add_argument("--out", type=Path, required=True, help="output file, e.g. pong.gif or game.sgf")
     wa.add_argument("--seed", type=int, default=None)
+    wa.add_argument("--max-frames", type=int, default=None, metavar="N",
+                    help="Atari/gym: stop the episode after N frames (default 10,000; the GIF is streamed to the "
+                         "file, so memory does not grow with N)")
     wa.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr")
     wa.set_defaults(func=_cmd_watch)
 
@@ -352,7 +356,8 @@ def _cmd_eval(args) -> int:
 
 
 def _cmd_watch(args) -> int:
-    return _on_checkpoint(args.checkpoint, "watch", out=args.out, seed=args.seed)
+    extra = {} if args.max_frames is None else {"max_frames": args.max_frames}  # only agents that support it
+    return _on_checkpoint(args.checkpoint, "watch", out=args.out, seed=args.seed, **extra)
 
 
 def _match_spec(args, *, kind: str):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ from tqdm import tqdm
 
 from agents.dqn.config import DQNRunConfig
 from rlengine.config import ConfigError, load_config, to_toml
+from rlengine.gif import GifWriter
 from rlengine.nn import MLP, MLPConfig, NatureCNN, NatureCNNConfig, QHead, QHeadConfig
 from rlengine.replay import ReplayBuffer, ReplayConfig
 from rlengine.runtime import (
@@ -482,40 +482,43 @@ def evaluate_checkpoint(path: str | Path, *, episodes: int | None = None, seed: 
                             seed=seed if seed is not None else derive_seed(cfg.run.seed, "final-eval"))
 
 
-def watch_checkpoint(path: str | Path, out: str | Path, *, seed: int | None = None, max_steps: int = 27_000,
+def watch_checkpoint(path: str | Path, out: str | Path, *, seed: int | None = None, max_frames: int = 10_000,
                      fps: int = 30) -> dict:
-    """Play one episode greedily and save it as an animated GIF; returns its return and length."""
-    from PIL import Image
-
+    """Play one episode with the evaluation policy (ε-greedy at the evaluation ε) and save it as an animated
+    GIF, streamed to the file frame by frame (``rlengine.gif``), at most ``max_frames`` frames: a greedy
+    agent on a deterministic game can otherwise play on for 27,000 steps.  Returns its return, length,
+    frames, ε and whether the cap ended it."""
     cfg, net, device = _load_for_inference(path)
+    if max_frames < 2:
+        raise ValueError(f"--max-frames must be at least 2, got {max_frames}")
     seed = seed if seed is not None else cfg.run.seed
     if cfg.env.kind == "atari":
-        from games.atari import make_atari_render_env
+        from games.atari import get_preset, make_atari_render_env
 
         env = make_atari_render_env(cfg.env.id, preset=cfg.env.preset, seed=seed)
+        epsilon = get_preset(cfg.env.preset).eval_epsilon if cfg.eval.epsilon is None else cfg.eval.epsilon
     else:
         env = gym.make(cfg.env.id, render_mode="rgb_array")
-    frames, total, steps = [], 0.0, 0
+        epsilon = cfg.eval.epsilon or 0.0
+    rng = np.random.default_rng(seed)
+    num_actions = int(env.action_space.n)
+    total, steps, done = 0.0, 0, False
+    writer = GifWriter(out, fps=fps)
     try:
         obs, _ = env.reset(seed=seed)
-        frames.append(env.render())
-        done = False
-        while not done and steps < max_steps:
-            action = int(greedy_actions(net, np.asarray(obs)[None], device)[0])
+        writer.add(np.asarray(env.render()))
+        while not done and writer.frames < max_frames:
+            action = int(epsilon_greedy(net, np.asarray(obs)[None], epsilon, num_actions, rng, device)[0])
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             steps += 1
             done = terminated or truncated
-            frames.append(env.render())
+            writer.add(np.asarray(env.render()))
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
     finally:
         env.close()
-    images = [Image.fromarray(np.asarray(f)) for f in frames if f is not None]
-    if not images:
-        raise ValueError(f"{cfg.env.id}: the environment rendered no frames")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=max(1, math.ceil(1000 / fps)),
-                   loop=0)
-    tmp.replace(out)
-    return {"return": total, "length": steps, "frames": len(images), "out": str(out)}
+    return {"return": total, "length": steps, "frames": writer.frames, "epsilon": epsilon,
+            "capped": not done, "out": str(writer.path)}

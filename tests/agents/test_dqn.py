@@ -179,6 +179,26 @@ def test_bad_input_gets_clear_messages(tmp_path, rlengine_cmd):
     assert out.returncode != 0 and "not found" in out.stderr
 
 
+def test_watch_streams_a_capped_gif_at_the_evaluation_epsilon(tmp_path, rlengine_cmd):
+    """rlengine watch on a real Pong checkpoint: --max-frames caps the episode (a greedy agent on the
+    deterministic preset could play for 27,000 steps), the GIF has exactly those frames, ε is the preset's."""
+    cfg = load_config(DQNRunConfig, "configs/dqn_pong.toml", overrides=[
+        "env.num_envs=2", "dqn.total_steps=200", "dqn.learning_starts=100", "dqn.buffer_size=1000",
+        "eval.every_steps=100000", "checkpoint.every_steps=200", "run.device=cpu"])
+    train(cfg, tmp_path / "pong", progress=False)
+    gif = tmp_path / "pong.gif"
+    out = subprocess.run(rlengine_cmd + ["watch", str(tmp_path / "pong"), "--out", str(gif), "--max-frames", "60"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["frames"] == 60 and result["capped"] and result["epsilon"] == 0.05 and result["length"] == 59
+    from PIL import Image
+
+    with Image.open(gif) as im:
+        assert im.size == (160, 210) and 1 < im.n_frames <= 60
+    assert not list(tmp_path.glob(".*.tmp"))  # written to a temporary name, then renamed
+
+
 def test_atari_smoke_run_on_a_real_rom(tmp_path):
     cfg = load_config(DQNRunConfig, "configs/dqn_pong.toml", overrides=[
         "env.num_envs=2", "dqn.total_steps=600", "dqn.learning_starts=200", "dqn.buffer_size=2000",
