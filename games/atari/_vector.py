@@ -59,6 +59,8 @@ class AtariVecEnv(VectorWrapper):
     game running) has ``terminated=True``. Its "reset" step then plays one NOOP agent step in the
     *same* game (the action is ignored, reward reported 0) and returns that observation: the game is
     not restarted, which is what DeepMind's DQN did. The frame stack carries over from the lost life.
+    Points scored during that NOOP step are not lost: they are added to the next step's reward (before
+    clipping), the first transition of the new life.
 
     Info keys (arrays of length N), on reset and on every step:
         ``env_id``, ``lives``, ``frame_number``, ``episode_frame_number``: from ALE
@@ -96,6 +98,7 @@ class AtariVecEnv(VectorWrapper):
         self._returns = np.zeros(n, dtype=np.float64)  # [N]
         self._game_over = np.zeros(n, dtype=bool)  # [N] the C++ env resets on the next step
         self._life_restart = np.zeros(n, dtype=bool)  # [N] the next step is the life-loss "reset"
+        self._carry = np.zeros(n, dtype=np.float32)  # [N] raw points of a life-loss NOOP step, for the next step
 
     @property
     def num_actions(self) -> int:
@@ -123,6 +126,7 @@ class AtariVecEnv(VectorWrapper):
         self._returns[mask] = 0.0
         self._game_over[mask] = False
         self._life_restart[mask] = False
+        self._carry[mask] = 0.0
         zeros = np.zeros(self.num_envs, dtype=bool)
         info.update(
             raw_reward=np.zeros(self.num_envs, dtype=np.float32),
@@ -152,7 +156,10 @@ class AtariVecEnv(VectorWrapper):
 
         self._returns[resetting] = 0.0
         self._returns += raw
-        out_reward = np.sign(raw) if self._clip else raw.copy()
+        self._carry[resetting] = 0.0
+        given = raw + self._carry  # [N] this step's points plus those of a life-loss NOOP just before
+        self._carry = np.where(restarting, given, 0.0).astype(np.float32)  # a NOOP step's points go to the next
+        out_reward = np.sign(given) if self._clip else given
         out_reward[restarting] = 0.0
         episode_end = terminated | truncated  # [N] the game ended; C++ resets next step
         out_terminated = terminated | (life_lost & self._life_ends)
