@@ -6,7 +6,9 @@
 - ``optim.pt``: optimizer state, read back with ``torch.load(weights_only=True)``;
 - ``state.json``: counters, RNG states and the agent's name;
 - ``config.toml``: the resolved run config;
-- ``replay.npz`` (optional): the replay buffer's arrays.
+- ``replay/`` (optional): the replay buffer's arrays, one ``.npy`` file each, read back memory-mapped so
+  that restoring a buffer copies from the page cache instead of first loading a second copy of it
+  (older checkpoints' ``replay.npz`` is still read).
 
 ``checkpoints/latest`` names the newest complete checkpoint; it is replaced
 atomically after the folder is in place, so a run killed at any moment
@@ -84,10 +86,13 @@ def save_checkpoint(directory: str | Path, step: int, *, agent: str, tensors: di
         (tmp / "state.json").write_text(json.dumps(full_state, indent=1, sort_keys=True))
         (tmp / "config.toml").write_text(config_toml)
         if replay is not None:
-            np.savez(tmp / "replay.npz", **replay)
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
+            (tmp / "replay").mkdir()
+            for key, value in replay.items():
+                np.save(tmp / "replay" / f"{key}.npy", np.asarray(value), allow_pickle=False)
+        for f in [*tmp.iterdir(), *(tmp / "replay").glob("*.npy")]:
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
         if final.exists():
             shutil.rmtree(final)
         os.rename(tmp, final)
@@ -169,7 +174,14 @@ def load_checkpoint(path: str | Path, *, with_replay: bool = False) -> Checkpoin
     except OSError as exc:
         raise CheckpointError(f"{path / 'config.toml'}: unreadable: {exc}") from None
     replay = None
-    if with_replay and (path / "replay.npz").exists():
+    if with_replay and (path / "replay").is_dir():
+        replay = {}
+        for file in sorted((path / "replay").glob("*.npy")):
+            try:  # memory-mapped: the caller copies each array into place without a second copy in memory
+                replay[file.stem] = np.load(file, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise CheckpointError(f"{file}: corrupt: {exc}") from None
+    elif with_replay and (path / "replay.npz").exists():  # checkpoints written before replay/
         try:
             with np.load(path / "replay.npz", allow_pickle=False) as z:
                 replay = {k: z[k] for k in z.files}

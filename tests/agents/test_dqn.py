@@ -114,6 +114,29 @@ def test_a_signal_stops_the_run_and_saves_where_it_was(tmp_path, rlengine_cmd, s
     assert load_checkpoint(run).step >= stopped.step + 200
 
 
+def test_resume_with_saved_replay_breaks_the_episodes_and_maps_the_file(tmp_path):
+    """checkpoint.save_replay: the replay is stored as .npy files and read back memory-mapped (no second
+    copy in memory before it is copied into the buffer); after the resume, each env's newest stored
+    transition is marked truncated, so no n-step return or stack runs across the restart."""
+    import numpy as np
+
+    cfg = small("checkpoint.save_replay=true", "dqn.total_steps=2000")
+    run = tmp_path / "run"
+    train(cfg, run, progress=False, stop_at=1500)
+    first = load_checkpoint(run, with_replay=True)
+    assert isinstance(first.replay["frames"], np.memmap)
+    added = np.array(first.replay["num_added"])  # [N]
+    was_open = ~np.array(first.replay["episode_start"])  # envs stopped mid-episode
+    assert was_open.any()
+    train(cfg, run, progress=False)
+    last = load_checkpoint(run, with_replay=True)
+    capacity = last.replay["truncated"].shape[1]
+    for e in np.flatnonzero(was_open):
+        t = (added[e] - 1) % capacity
+        assert last.replay["truncated"][e, t], f"env {e}: the episode cut by the stop was not ended"
+        assert not first.replay["truncated"][e, t]
+
+
 def test_training_metrics_every_250_updates_whatever_num_envs(tmp_path):
     """One line of loss/Q/ε per 250 updates: with 4 envs and an update per env step the old test
     (updates % 250 == 0) only fired at multiples of 500, with 8 at multiples of 1,000."""
