@@ -49,15 +49,18 @@ class NetworkSection:
     # last of `hidden` for an MLP) is split into a value and an advantage stream of that width, Q = V + A - mean A
     dueling: bool = True
     head_hidden: int | None = None  # plain head: an extra hidden layer; dueling: the streams' width
+    noisy: bool = False  # noisy nets (Fortunato et al. 2018): the head's linear layers learn their own noise
+    sigma0: float = 0.5  # noisy nets: initial noise scale (sigma = sigma0 / sqrt(fan_in))
 
     def __post_init__(self):
         _check(self.torso in ("nature_cnn", "mlp"), "network.torso", f"expected nature_cnn or mlp, got {self.torso!r}")
+        _check(self.sigma0 > 0, "network.sigma0", "must be > 0")
         _check(all(h > 0 for h in self.hidden), "network.hidden", "layer sizes must be positive")
 
 
 @dataclass(frozen=True)
 class DQNConfig:
-    total_steps: int = 10_000_000  # environment steps (agent steps; frames = 4x with frame skip)
+    total_steps: int = 10_000_000  # agent steps (Atari: 4 frames each with the presets' frame skip; 10M = 40M frames)
     lr: float = 1e-4
     adam_eps: float = 1.5e-4
     gamma: float = 0.99
@@ -77,9 +80,23 @@ class DQNConfig:
     prioritized: bool = False
     alpha: float = 0.6
     beta0: float = 0.4  # annealed linearly to 1 over total_steps
-    amp: bool = True  # bf16 autocast on GPU (ignored on CPU)
+    amp: bool = True  # bf16 autocast of the torso on GPU (ignored on CPU); the head and the loss stay float32
+    optimizer: str = "adam"  # adam | rmsprop (Nature DQN: centred RMSProp, lr 2.5e-4, alpha 0.95, eps 0.01)
+    rmsprop_alpha: float = 0.95
+    rmsprop_eps: float = 0.01
+    # distributional (C51, Bellemare et al. 2017): a categorical return distribution on num_atoms atoms
+    # evenly spaced over [v_min, v_max], cross-entropy to the projected n-step Bellman target
+    distributional: bool = False
+    num_atoms: int = 51
+    v_min: float = -10.0
+    v_max: float = 10.0
 
     def __post_init__(self):
+        _check(self.optimizer in ("adam", "rmsprop"), "dqn.optimizer", f"expected adam or rmsprop, got {self.optimizer!r}")
+        _check(0 < self.rmsprop_alpha < 1 and self.rmsprop_eps > 0, "dqn.rmsprop_alpha",
+               "need 0 < rmsprop_alpha < 1 and rmsprop_eps > 0")
+        _check(self.num_atoms >= 2, "dqn.num_atoms", "must be at least 2")
+        _check(self.v_min < self.v_max, "dqn.v_min", f"must be below dqn.v_max, got {self.v_min} >= {self.v_max}")
         for key in ("total_steps", "batch_size", "buffer_size", "train_every", "target_update_every",
                     "eps_decay_steps", "n_step"):
             _check(getattr(self, key) >= 1, f"dqn.{key}", "must be at least 1")

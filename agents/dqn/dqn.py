@@ -41,7 +41,7 @@ from rlengine.runtime import (
 )
 from rlengine.seeding import derive_seed, seed_everything
 
-__all__ = ["QNetwork", "evaluate_checkpoint", "make_envs", "train", "watch_checkpoint"]
+__all__ = ["QNetwork", "evaluate_checkpoint", "make_envs", "project_distribution", "train", "watch_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +73,35 @@ class QNetwork(nn.Module):
             self.torso = MLP(MLPConfig(in_features=int(np.prod(obs_shape)), hidden=hidden))
             split = net.hidden[-1] if net.hidden else None
         stream = (net.head_hidden or split) if net.dueling else net.head_hidden
+        d = cfg.dqn
+        atoms = d.num_atoms if d.distributional else 1
         self.head = QHead(QHeadConfig(in_features=self.torso.out_features, num_actions=num_actions, hidden=stream,
-                                      dueling=net.dueling))
+                                      dueling=net.dueling, num_atoms=atoms, noisy=net.noisy, sigma0=net.sigma0))
+        # C51's support: the atoms' returns [K] (a buffer: it moves with the network, not trained)
+        self.register_buffer("support", torch.linspace(d.v_min, d.v_max, atoms) if atoms > 1 else torch.zeros(1),
+                             persistent=False)
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:  # [B, *obs_shape] -> [B, A]
+    @property
+    def distributional(self) -> bool:
+        return self.head.config.num_atoms > 1
+
+    def reset_noise(self) -> None:
+        """New noise for the noisy layers (no-op without them)."""
+        self.head.reset_noise()
+
+    def head_output(self, obs: torch.Tensor) -> torch.Tensor:
+        """Q ``[B, A]``, or with C51 the logits ``[B, A, K]``; float32."""
         if obs.dim() > 2 and not isinstance(self.torso, NatureCNN):
             obs = obs.flatten(1)
         with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=self.amp):
             features = self.torso(obs)  # [B, F]
-        return self.head(features.float())  # [B, A] float32
+        return self.head(features.float())
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:  # [B, *obs_shape] -> [B, A]: Q, the expected return
+        out = self.head_output(obs)
+        if self.distributional:
+            return (out.softmax(-1) * self.support).sum(-1)  # [B, A]
+        return out
 
 
 # ---- environments ----------------------------------------------------------------------------------
@@ -136,9 +156,13 @@ def epsilon_greedy(net: nn.Module, obs: np.ndarray, epsilon: float, num_actions:
 # ---- one gradient update -----------------------------------------------------------------------------
 
 
-def make_optimizer(online: nn.Module, cfg: DQNRunConfig) -> torch.optim.Adam:
-    """Adam over the online network; the fused kernel where torch has one for the device (CPU and CUDA)."""
+def make_optimizer(online: nn.Module, cfg: DQNRunConfig) -> torch.optim.Optimizer:
+    """Adam over the online network, the fused kernel where torch has one for the device (CPU and CUDA);
+    or (``dqn.optimizer = "rmsprop"``) Nature DQN's centred RMSProp."""
     params = list(online.parameters())
+    if cfg.dqn.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.dqn.lr, alpha=cfg.dqn.rmsprop_alpha, eps=cfg.dqn.rmsprop_eps,
+                                   centered=True)
     try:
         return torch.optim.Adam(params, lr=cfg.dqn.lr, eps=cfg.dqn.adam_eps, fused=True)
     except (RuntimeError, TypeError):  # an older torch or another device: the default implementation
@@ -157,6 +181,9 @@ def update(online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimize
     discounts = torch.as_tensor(batch.discounts, device=device).float()
     weights = torch.as_tensor(batch.weights, device=device).float()
     # the networks autocast their torsos themselves (QNetwork.amp); everything here is float32
+    if getattr(online, "distributional", False):
+        return _distributional_update(online, target, optimizer, cfg, obs, next_obs, actions, rewards, discounts,
+                                      weights)
     with torch.no_grad():  # Q(s') needs no gradient: a batch of its own keeps backward to B samples
         next_target = target(next_obs)  # [B, A]
         next_action = online(next_obs).argmax(1) if d.double else next_target.argmax(1)  # [B]
@@ -166,6 +193,55 @@ def update(online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimize
     td = y - q
     per_sample = F.smooth_l1_loss(q, y, reduction="none") if d.huber else 0.5 * td.pow(2)
     loss = (weights * per_sample).mean()
+    _step(online, target, optimizer, loss, cfg)
+    return float(loss.detach()), td.detach().abs().float().cpu().numpy(), float(q.detach().mean())
+
+
+def project_distribution(next_probs: torch.Tensor, rewards: torch.Tensor, discounts: torch.Tensor,
+                         support: torch.Tensor) -> torch.Tensor:
+    """C51's target: the distribution ``next_probs`` [B, K] on ``support`` [K], shifted to
+    ``rewards + discounts * z`` (clipped to the support's range) and split back onto the two nearest atoms
+    in proportion to the distance; returns [B, K], each row summing to 1."""
+    k = support.numel()
+    v_min, v_max = float(support[0]), float(support[-1])
+    dz = (v_max - v_min) / (k - 1)
+    tz = (rewards[:, None] + discounts[:, None] * support[None, :]).clamp(v_min, v_max)  # [B, K]
+    b = (tz - v_min) / dz  # [B, K] fractional atom index
+    lower, upper = b.floor().long(), b.ceil().long()
+    # a return exactly on an atom: all its mass there (lower == upper would otherwise give it none)
+    lower = torch.where((upper > 0) & (lower == upper), lower - 1, lower)
+    upper = torch.where((lower < k - 1) & (lower == upper), upper + 1, upper)
+    out = torch.zeros_like(next_probs)
+    offset = (torch.arange(len(next_probs), device=next_probs.device) * k)[:, None]  # [B, 1]
+    out.view(-1).index_add_(0, (lower + offset).view(-1), (next_probs * (upper.float() - b)).view(-1))
+    out.view(-1).index_add_(0, (upper + offset).view(-1), (next_probs * (b - lower.float())).view(-1))
+    return out
+
+
+def _distributional_update(online, target, optimizer, cfg: DQNRunConfig, obs, next_obs, actions, rewards, discounts,
+                           weights) -> tuple[float, np.ndarray, float]:
+    """C51: cross-entropy between the online distribution of the taken action and the projected n-step
+    target; the next action is the online network's argmax of the expected return (Double) or the
+    target's.  The per-sample cross-entropy is the priority (Rainbow uses it so)."""
+    d = cfg.dqn
+    support = online.support
+    rows = torch.arange(len(actions), device=actions.device)
+    with torch.no_grad():
+        next_logits = target.head_output(next_obs)  # [B, A, K]
+        next_probs = next_logits.softmax(-1)
+        choose = online(next_obs) if d.double else (next_probs * support).sum(-1)  # [B, A]
+        m = project_distribution(next_probs[rows, choose.argmax(1)], rewards, discounts, support)  # [B, K]
+    logp = online.head_output(obs).log_softmax(-1)[rows, actions]  # [B, K]
+    per_sample = -(m * logp).sum(-1)  # [B]
+    loss = (weights * per_sample).mean()
+    _step(online, target, optimizer, loss, cfg)
+    q = (logp.detach().exp() * support).sum(-1)
+    return float(loss.detach()), per_sample.detach().float().cpu().numpy(), float(q.mean())
+
+
+def _step(online, target, optimizer, loss: torch.Tensor, cfg: DQNRunConfig) -> None:
+    """Backward, clip, optimiser step, and the soft target update when ``tau < 1``."""
+    d = cfg.dqn
     params = optimizer.param_groups[0]["params"]  # the online parameters, without walking the module tree
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -174,7 +250,6 @@ def update(online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimize
     if d.tau < 1.0:
         with torch.no_grad():
             torch._foreach_lerp_(list(target.parameters()), params, d.tau)  # Polyak, one kernel
-    return float(loss.detach()), td.detach().abs().float().cpu().numpy(), float(q.detach().mean())
 
 
 # ---- RNG state for checkpoints -------------------------------------------------------------------------
@@ -234,6 +309,7 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
     seed_everything(seed)
     device = pick_device(cfg.run.device)
     num_envs = cfg.env.num_envs
+    frame_skip = _frame_skip(cfg)  # papers quote budgets in frames: agent steps x frame skip
 
     envs = make_envs(cfg, num_envs=num_envs, training=True, seed=derive_seed(seed, "train-env"),
                      threads=env_threads(cfg, device))
@@ -305,6 +381,8 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
                 time_limit is None or time.perf_counter() - t0 < time_limit) and stop.signal is None:
             updates_before = c["updates"]
             epsilon = d.epsilon(c["step"])
+            if cfg.network.noisy:
+                online.reset_noise()  # noisy nets explore through new noise at every step
             actions = epsilon_greedy(online, obs, epsilon, num_actions, actor_rng, device)
             next_obs, rewards, terminated, truncated, info = envs.step(actions)
             real = ~prev_done  # [N] transitions that are not autoreset steps
@@ -325,6 +403,9 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
                 c["update_debt"] += new_steps / d.train_every
                 while c["update_debt"] >= 1.0:
                     batch = replay.sample(d.batch_size, beta=d.beta(c["step"]))
+                    if cfg.network.noisy:
+                        online.reset_noise()
+                        target.reset_noise()
                     loss, td, q_mean = update(online, target, optimizer, batch, cfg, device)
                     if d.prioritized:
                         replay.update_priorities(batch.indices, td)
@@ -342,7 +423,8 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
             if c["step"] >= c["next_eval"] or c["step"] >= d.total_steps:
                 last_eval = evaluate_network(cfg, online, device, episodes=cfg.eval.episodes,
                                              seed=derive_seed(seed, "eval", c["step"]))
-                metrics.log(c["step"], eval_return=last_eval["mean_return"], eval_std=last_eval["std_return"],
+                metrics.log(c["step"], frames=c["step"] * frame_skip, eval_return=last_eval["mean_return"],
+                            eval_std=last_eval["std_return"],
                             eval_human_normalized=last_eval.get("human_normalized"))
                 log.info("step %d: eval return %.2f ± %.2f over %d episodes", c["step"], last_eval["mean_return"],
                          last_eval["std_return"], last_eval["episodes"])
@@ -369,8 +451,18 @@ def train(cfg: DQNRunConfig, run_dir: str | Path, *, progress: bool = True, stop
     learning_rate = None
     if learn_t0 is not None and c["step"] > learn_step0:
         learning_rate = (c["step"] - learn_step0) / (time.perf_counter() - learn_t0)
-    return {**last_eval, "step": c["step"], "updates": c["updates"], "learning_steps_per_s": learning_rate,
+    return {**last_eval, "step": c["step"], "frames": c["step"] * frame_skip, "updates": c["updates"],
+            "learning_steps_per_s": learning_rate,
             "device": str(device), **({"stopped_by": stop.signal} if stop.signal else {})}
+
+
+def _frame_skip(cfg: DQNRunConfig) -> int:
+    """Emulator frames per agent step: the Atari preset's frame skip, 1 for other environments."""
+    if cfg.env.kind != "atari":
+        return 1
+    from games.atari import get_preset
+
+    return int(get_preset(cfg.env.preset).frame_skip)
 
 
 class _StopSignals:

@@ -17,6 +17,7 @@ torch.Size([2, 6])
 
 from rlengine.nn._common import num_parameters
 from rlengine.nn._heads import (
+    NoisyLinear,
     PolicyHead,
     PolicyHeadConfig,
     QHead,
@@ -46,6 +47,7 @@ __all__ = [
     "NatureCNNConfig",
     "PolicyHead",
     "PolicyHeadConfig",
+    "NoisyLinear",
     "QHead",
     "QHeadConfig",
     "ResNetConfig",

@@ -1,6 +1,7 @@
 """Heads: features in, what the algorithm needs out.
 
-* ``QHead``: action values from a feature vector, plain or dueling (Wang et al., 2016).
+* ``QHead``: action values from a feature vector, plain or dueling (Wang et al., 2016), optionally as
+  C51 distributions (Bellemare et al., 2017) and with noisy layers (``NoisyLinear``, Fortunato et al., 2018).
 * ``PolicyHead``: move logits from board features (AlphaGo Zero style; pass optional).
 * ``ValueHead``: a scalar in [-1, 1] from board features (AlphaGo Zero style).
 """
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import torch
 from torch import nn
 
 from rlengine.nn._common import as_float, check_bool, check_input, check_int, check_optional_int
 
 __all__ = [
+    "NoisyLinear",
     "PolicyHead",
     "PolicyHeadConfig",
     "QHead",
@@ -29,58 +33,124 @@ __all__ = [
 
 @dataclass(frozen=True)
 class QHeadConfig:
-    """``in_features`` -> ``num_actions`` values; ``hidden`` adds one ReLU layer (per stream when dueling)."""
+    """``in_features`` -> ``num_actions`` values; ``hidden`` adds one ReLU layer (per stream when dueling).
+
+    ``num_atoms > 1``: a distribution over that many atoms per action (C51, Bellemare et al. 2017): the
+    head returns logits ``[B, A, atoms]``.  ``noisy``: every linear layer is a ``NoisyLinear``
+    (Fortunato et al. 2018, factorised Gaussian noise, ``sigma0``)."""
 
     in_features: int
     num_actions: int
     hidden: int | None = None
     dueling: bool = False
+    num_atoms: int = 1
+    noisy: bool = False
+    sigma0: float = 0.5
 
     def __post_init__(self) -> None:
         check_int(self, "in_features")
         check_int(self, "num_actions")
         check_optional_int(self, "hidden")
         check_bool(self, "dueling")
+        check_int(self, "num_atoms")
+        check_bool(self, "noisy")
+        if not self.sigma0 > 0:
+            raise ValueError(f"QHeadConfig.sigma0 must be > 0, got {self.sigma0!r}")
 
 
-def _stream(in_features: int, hidden: int | None, out_features: int) -> nn.Sequential:
+class NoisyLinear(nn.Module):
+    """A linear layer with learned factorised Gaussian noise (Fortunato et al. 2018):
+    ``w = mu_w + sigma_w * (f(e_out) f(e_in)^T)``, ``b = mu_b + sigma_b * f(e_out)``, f(x) = sgn(x) sqrt|x|.
+
+    ``mu`` starts uniform in +-1/sqrt(in), ``sigma`` at ``sigma0 / sqrt(in)``.  The noise is drawn by
+    ``reset_noise()`` and held until the next call; in eval mode the layer uses ``mu`` alone."""
+
+    def __init__(self, in_features: int, out_features: int, sigma0: float = 0.5) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))  # mu_w
+        self.bias = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))  # mu_b
+        self.weight_sigma = nn.Parameter(torch.full((out_features, in_features), sigma0 * bound))
+        self.bias_sigma = nn.Parameter(torch.full((out_features,), sigma0 * bound))
+        self.register_buffer("eps_in", torch.zeros(in_features), persistent=False)
+        self.register_buffer("eps_out", torch.zeros(out_features), persistent=False)
+        self.reset_noise()
+
+    @staticmethod
+    def _f(x: torch.Tensor) -> torch.Tensor:
+        return x.sign() * x.abs().sqrt()
+
+    @torch.no_grad()
+    def reset_noise(self) -> None:
+        self.eps_in.copy_(self._f(torch.randn(self.in_features, device=self.eps_in.device)))
+        self.eps_out.copy_(self._f(torch.randn(self.out_features, device=self.eps_out.device)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return nn.functional.linear(x, self.weight, self.bias)
+        weight = self.weight + self.weight_sigma * torch.outer(self.eps_out, self.eps_in)
+        bias = self.bias + self.bias_sigma * self.eps_out
+        return nn.functional.linear(x, weight, bias)
+
+
+def _stream(in_features: int, hidden: int | None, out_features: int, *, noisy: bool = False,
+            sigma0: float = 0.5) -> nn.Sequential:
     """Linear to ``out_features``, with one hidden ReLU layer first when ``hidden`` is set."""
+    def linear(i: int, o: int) -> nn.Module:
+        return NoisyLinear(i, o, sigma0) if noisy else nn.Linear(i, o)
+
     if hidden is None:
-        return nn.Sequential(nn.Linear(in_features, out_features))
-    return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, out_features))
+        return nn.Sequential(linear(in_features, out_features))
+    return nn.Sequential(linear(in_features, hidden), nn.ReLU(), linear(hidden, out_features))
 
 
 class QHead(nn.Module):
-    """Features ``[B, F]`` -> Q values ``[B, A]``.
+    """Features ``[B, F]`` -> Q values ``[B, A]`` (or, with ``num_atoms > 1``, logits ``[B, A, atoms]``).
 
     Plain: one stream straight to Q. Dueling: a value stream V ``[B, 1]`` and an
     advantage stream A ``[B, A]``, combined as ``Q = V + A - mean(A)`` so that V and
     A are identifiable (a constant moved between them would change nothing else).
+    Distributional dueling combines the logits the same way, atom by atom (as Rainbow does).
     """
 
     def __init__(self, config: QHeadConfig) -> None:
         super().__init__()
         self.config = config
+        k, a = config.num_atoms, config.num_actions
+        kw = dict(noisy=config.noisy, sigma0=config.sigma0)
         if config.dueling:
-            self.value = _stream(config.in_features, config.hidden, 1)
-            self.advantage = _stream(config.in_features, config.hidden, config.num_actions)
+            self.value = _stream(config.in_features, config.hidden, k, **kw)
+            self.advantage = _stream(config.in_features, config.hidden, a * k, **kw)
         else:
-            self.q = _stream(config.in_features, config.hidden, config.num_actions)
+            self.q = _stream(config.in_features, config.hidden, a * k, **kw)
+
+    def reset_noise(self) -> None:
+        """Draw new noise in every noisy layer (nothing without ``noisy``)."""
+        for m in self.modules():
+            if isinstance(m, NoisyLinear):
+                m.reset_noise()
+
+    def _shape(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.config.num_atoms
+        return x if k == 1 else x.unflatten(-1, (self.config.num_actions, k))  # [B, A] or [B, A, K]
 
     def value_and_advantage(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two dueling streams before they are combined: V ``[B]`` and A ``[B, A]``."""
+        """The two dueling streams before they are combined: V ``[B]`` and A ``[B, A]`` (with atoms:
+        ``[B, K]`` and ``[B, A, K]``)."""
         if not self.config.dueling:
             raise RuntimeError("QHead.value_and_advantage needs QHeadConfig.dueling = true")
         check_input(self, features, (None, self.config.in_features), "[B, F]")
         x = as_float(features, self.advantage[0].weight)  # [B, F]
-        return self.value(x).squeeze(-1), self.advantage(x)  # [B], [B, A]
+        value = self.value(x)  # [B, K]
+        return (value.squeeze(-1) if self.config.num_atoms == 1 else value), self._shape(self.advantage(x))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if self.config.dueling:
-            value, advantage = self.value_and_advantage(features)  # [B], [B, A]
-            return value.unsqueeze(-1) + advantage - advantage.mean(dim=-1, keepdim=True)  # [B, A]
+            value, advantage = self.value_and_advantage(features)  # [B](, K), [B, A](, K)
+            return value.unsqueeze(1) + advantage - advantage.mean(dim=1, keepdim=True)  # [B, A](, K)
         check_input(self, features, (None, self.config.in_features), "[B, F]")
-        return self.q(as_float(features, self.q[0].weight))  # [B, A]
+        return self._shape(self.q(as_float(features, self.q[0].weight)))  # [B, A](, K)
 
 
 # --- board heads -------------------------------------------------------------------------------

@@ -312,5 +312,6 @@ def test_atari_smoke_run_on_a_real_rom(tmp_path):
     result = train(cfg, tmp_path / "pong", progress=False)
     assert result["episodes"] == 1 and -21 <= result["mean_return"] <= 21
     assert result["human_normalized"] is not None
+    assert result["frames"] == 4 * result["step"]  # budgets in frames too: the preset's frame skip is 4
     ckpt = load_checkpoint(tmp_path / "pong")
     assert ckpt.step >= 600 and ckpt.state["counters"]["updates"] > 0
