@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every GPU check of the project, in one run of under 8 minutes on one H100/H200:
+# Every GPU check of the project, in one run of about 12 minutes on one H100/H200 (PONG_MINUTES=0: 8):
 #   1. the tests marked gpu (skipped on machines without CUDA);
-#   2. the GPU figures README.md quotes: SL training samples/s, RL learner positions/s, DQN env steps/s.
+#   2. the GPU figures README.md quotes: SL training samples/s, RL learner positions/s, DQN env steps/s;
+#   3. Pong learning curves with Rainbow and the DQN config (PONG_MINUTES each; untested: no device yet).
 # Usage (repository root, after `make install`): bash benchmarks/gpu.sh [OUT_DIR]
 # Each figure is one JSON line, also written to OUT_DIR (default $OUT or benchmarks/results/gpu).
 set -euo pipefail
@@ -15,3 +16,15 @@ timeout 90 "$PY" benchmarks/rl_learner.py --device cuda --seconds 20 | tee "$OUT
 timeout 90 "$PY" benchmarks/sl_train.py --games 300 --batch 256 --seconds 15 --nets 13x192 --device cuda \
     | tee "$OUT_DIR/sl_train.json" || echo '{"sl_train": "failed"}'
 timeout 120 "$PY" benchmarks/dqn_sps.py --seconds 30 --device cuda | tee "$OUT_DIR/dqn_sps.json" || echo '{"dqn_sps": "failed"}'
+# 3. Pong learning for a fixed wall-clock budget with Rainbow and with the DQN config (PONG_MINUTES each,
+#    default 1, 0 skips), the curves (PNG) and the evaluations into OUT_DIR. CleanRL's DQN reaches 20.25 at
+#    10M frames; a few minutes here show the first part of the curve only.
+PONG_MINUTES=${PONG_MINUTES:-1}
+if [ "$PONG_MINUTES" != "0" ]; then
+  for cfg in rainbow_pong dqn_pong; do
+    timeout $(( PONG_MINUTES * 60 + 120 )) "$PY" benchmarks/dqn_pong_learning.py --minutes "$PONG_MINUTES" \
+        --config "configs/$cfg.toml" --run-dir "$OUT_DIR/$cfg" --png "$OUT_DIR/$cfg.png" \
+        --set eval.every_steps=25000 --set eval.episodes=3 --set checkpoint.every_steps=25000 \
+        | tee "$OUT_DIR/$cfg.json" || echo "{\"$cfg\": \"failed\"}"
+  done
+fi

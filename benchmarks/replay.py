@@ -1,7 +1,9 @@
 """Replay speed and memory on Atari-shaped data (84x84 uint8 frames, stack 4).
 
-Fills a buffer of ``--capacity`` transitions from ``--num-envs`` environments
-with random frames (episodes of ~1000 steps), then prints one JSON object per
+First the sampleable capacity: a uniform buffer filled with episodes of about 1,000 steps, then with
+short ones (``--short-episode``, default 40, Breakout's lives), and the fraction of ``--capacity`` that
+can be sampled afterwards.  Then fills a buffer of ``--capacity`` transitions from ``--num-envs``
+environments with random frames (episodes of ~1000 steps) and prints one JSON object per
 line for each buffer kind and batch size: ``samples_per_s`` / ``batches_per_s``
 (``sample`` alone, obs and next_obs stacks rebuilt), ``cycle_batches_per_s``
 (``sample`` plus ``update_priorities``, the learner's per-step work),
@@ -27,12 +29,13 @@ FRAME = (84, 84)
 STACK = 4
 
 
-def _fill(buf: ReplayBuffer, num_envs: int, *, seed: int) -> float:
-    """Add steps until every ring has wrapped once; transitions added per second."""
+def _fill(buf: ReplayBuffer, num_envs: int, *, seed: int, episode_length: float = 1000.0) -> float:
+    """Add steps until every ring has wrapped once, episodes ending with probability 1/episode_length per
+    step; transitions added per second."""
     rng = np.random.default_rng(seed)
     pool = rng.integers(0, 256, size=(512, *FRAME), dtype=np.uint8)  # [P, 84, 84]
     steps = buf.capacity_per_env + 500
-    ends = rng.random((steps, num_envs)) < 1e-3  # [T, N]
+    ends = rng.random((steps, num_envs)) < 1.0 / episode_length  # [T, N]
     actions = rng.integers(0, 18, size=(steps, num_envs))  # [T, N]
     rewards = rng.integers(-1, 2, size=(steps, num_envs)).astype(np.float32)  # [T, N]
     no = np.zeros(num_envs, bool)
@@ -59,7 +62,19 @@ def main() -> None:
     parser.add_argument("--num-envs", type=int, default=8)
     parser.add_argument("--n-step", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement (default 3)")
+    parser.add_argument("--short-episode", type=float, default=40.0,
+                        help="mean episode length of the sampleable-capacity line (Breakout's lives: about 40)")
     args = parser.parse_args()
+    # sampleable capacity: each episode start stores `stack` frames more, so short episodes use the frame
+    # slack faster (the oldest transitions of a ring then lose their frames first)
+    for length in (1000.0, args.short_episode):
+        buf = ReplayBuffer(ReplayConfig(capacity=args.capacity, n_step=args.n_step), obs_shape=FRAME,
+                           num_envs=args.num_envs, stack=STACK, seed=0)
+        _fill(buf, args.num_envs, seed=1, episode_length=length)
+        print(json.dumps({"mean_episode_length": length, "capacity": args.capacity, "sampleable": len(buf),
+                          "sampleable_fraction": round(len(buf) / args.capacity, 4),
+                          "bytes_per_transition": round(buf.nbytes / args.capacity, 1)}), flush=True)
+        del buf
     for prioritized in (False, True):
         config = ReplayConfig(capacity=args.capacity, n_step=args.n_step, prioritized=prioritized)
         buf = ReplayBuffer(config, obs_shape=FRAME, num_envs=args.num_envs, stack=STACK, seed=0)
