@@ -92,7 +92,8 @@ class DQNConfig:
     v_max: float = 10.0
 
     def __post_init__(self):
-        _check(self.optimizer in ("adam", "rmsprop"), "dqn.optimizer", f"expected adam or rmsprop, got {self.optimizer!r}")
+        _check(self.optimizer in ("adam", "rmsprop"), "dqn.optimizer",
+               f"expected adam or rmsprop, got {self.optimizer!r}")
         _check(0 < self.rmsprop_alpha < 1 and self.rmsprop_eps > 0, "dqn.rmsprop_alpha",
                "need 0 < rmsprop_alpha < 1 and rmsprop_eps > 0")
         _check(self.num_atoms >= 2, "dqn.num_atoms", "must be at least 2")
