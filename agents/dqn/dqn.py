@@ -172,7 +172,8 @@ def make_optimizer(online: nn.Module, cfg: DQNRunConfig) -> torch.optim.Optimize
 
 def update(online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimizer, batch, cfg: DQNRunConfig,
            device: torch.device) -> tuple[float, np.ndarray, float]:
-    """Double-DQN TD update on one batch; returns (loss, |td| per sample, mean Q)."""
+    """One gradient update on a batch: the (Double) DQN TD update, or C51's for a distributional network.
+    Returns (loss, the per-sample priority: |td| or C51's cross-entropy, mean Q of the taken actions)."""
     d = cfg.dqn
     obs = torch.as_tensor(batch.obs, device=device)
     next_obs = torch.as_tensor(batch.next_obs, device=device)
