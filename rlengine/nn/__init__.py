@@ -16,6 +16,16 @@ torch.Size([2, 6])
 """
 
 from rlengine.nn._common import num_parameters
+from rlengine.nn._gan import (
+    DCGANDiscriminator,
+    DCGANDiscriminatorConfig,
+    DCGANGenerator,
+    DCGANGeneratorConfig,
+    MLPDiscriminator,
+    MLPDiscriminatorConfig,
+    MLPGenerator,
+    MLPGeneratorConfig,
+)
 from rlengine.nn._heads import (
     NoisyLinear,
     PolicyHead,
@@ -41,6 +51,14 @@ from rlengine.nn._transformer import (
 )
 
 __all__ = [
+    "DCGANDiscriminator",
+    "DCGANDiscriminatorConfig",
+    "DCGANGenerator",
+    "DCGANGeneratorConfig",
+    "MLPDiscriminator",
+    "MLPDiscriminatorConfig",
+    "MLPGenerator",
+    "MLPGeneratorConfig",
     "MLP",
     "MLPConfig",
     "NatureCNN",

@@ -1,0 +1,95 @@
+"""GANs: the mode metrics on hand-made samples, a real run covering both modes of a 1-D mixture (and the
+same run with planted bugs failing), resume, the CLI, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+
+import agents.gan.gan as gan_mod
+from agents.gan import GANRunConfig, evaluate, train
+from agents.gan.data import mixture, mode_metrics, sample_mixture
+from rlengine.config import ConfigError, load_config
+from rlengine.runtime import load_checkpoint
+
+
+def test_mode_metrics_on_hand_made_samples():
+    means, std = mixture("grid25")
+    assert means.shape == (25, 2) and std == 0.05
+    # 2 samples on each of the first 10 modes, within 3 sd; 5 far away; 5 just outside 3 sd of mode 0
+    on = np.repeat(means[:10], 2, axis=0) + 0.1 * std
+    far = np.full((5, 2), 10.0)
+    edge = means[:1] + np.array([[3.2 * std, 0.0]])
+    samples = np.concatenate([on, far, np.repeat(edge, 5, axis=0)])
+    m = mode_metrics(samples, means, std)
+    assert m == {"modes": 10, "num_modes": 25, "high_quality": 20 / 30, "samples": 30}
+    assert mode_metrics(samples, means, std, min_count=3)["modes"] == 0
+    # the true distribution itself: every mode, and about 98.9% within 3 sd in 2-D (1 - exp(-4.5))
+    real = sample_mixture("ring8", 20_000, np.random.default_rng(0))
+    m = mode_metrics(real, *mixture("ring8"))
+    assert m["modes"] == 8 and abs(m["high_quality"] - (1 - np.exp(-4.5))) < 0.005
+
+
+def _cfg(tmp_path, *overrides: str) -> GANRunConfig:
+    return load_config(GANRunConfig, "configs/gan_ring8.toml", overrides=[
+        "data.dataset=mixture2", "network.hidden=[64, 64]", "train.steps=1500", "train.batch_size=128",
+        "train.lr=0.0005", "train.r1=1.0", "eval.every=1500", "checkpoint.every=750", *overrides])
+
+
+def _swapped_labels(real_logits, fake_logits):  # a planted bug: real labelled 0, generated 1
+    return gan_mod.F.softplus(real_logits).mean() + gan_mod.F.softplus(-fake_logits).mean()
+
+
+def _no_gradient_to_generator(fake_logits):  # a planted bug: the generator's loss does not reach it
+    return gan_mod.F.softplus(-fake_logits.detach()).mean().requires_grad_()
+
+
+def test_gan_covers_both_modes_and_planted_bugs_do_not(tmp_path, monkeypatch):
+    """Two modes at (-2, 0) and (2, 0) (sd 0.1), 1,500 steps with the R1 penalty (gamma 1): both modes
+    and most samples within 3 sd (measured over seeds 0-3: 2 modes, 92-94% each; without R1, 3 of those
+    4 seeds collapsed to one mode); with the labels swapped or no gradient reaching the generator, not."""
+    good = train(_cfg(tmp_path), tmp_path / "good", progress=False)
+    assert good["modes"] == 2 and good["high_quality"] >= 0.8, good
+    monkeypatch.setattr(gan_mod, "discriminator_loss", _swapped_labels)
+    swapped = train(_cfg(tmp_path), tmp_path / "swapped", progress=False)
+    monkeypatch.undo()
+    monkeypatch.setattr(gan_mod, "generator_loss", _no_gradient_to_generator)
+    frozen = train(_cfg(tmp_path), tmp_path / "frozen", progress=False)
+    for broken in (swapped, frozen):
+        assert broken["modes"] < 2 or broken["high_quality"] < 0.5, broken
+
+
+def test_resume_and_cli(tmp_path, rlengine_cmd):
+    cfg = _cfg(tmp_path)
+    run = tmp_path / "run"
+    train(cfg, run, progress=False, stop_at=800)  # an orderly stop between checkpoints saves there
+    assert load_checkpoint(run).step == 800
+    whole = train(cfg, tmp_path / "whole", progress=False)
+    resumed = train(cfg, run, progress=False)
+    assert resumed["step"] == 1500
+    g_a = load_checkpoint(run).tensors
+    g_b = load_checkpoint(tmp_path / "whole").tensors
+    assert all(torch.equal(g_a[k], g_b[k]) for k in g_b if k.startswith("g."))  # the same run either way
+    assert resumed["modes"] == whole["modes"] and resumed["high_quality"] == whole["high_quality"]
+    out = subprocess.run(rlengine_cmd + ["eval", str(run), "--episodes", "1000"], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.splitlines()[-1])
+    assert res["samples"] == 1000 and res["dataset"] == "mixture2"
+    png = tmp_path / "scatter.png"
+    out = subprocess.run(rlengine_cmd + ["watch", str(run), "--out", str(png)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and png.read_bytes()[:4] == b"\x89PNG", out.stderr
+    assert evaluate(run, episodes=500)["samples"] == 500
+
+
+def test_bad_input_is_named(tmp_path, rlengine_cmd):
+    with pytest.raises(ConfigError, match="data.dataset: unknown dataset 'rings8'"):
+        load_config(GANRunConfig, "configs/gan_ring8.toml", overrides=["data.dataset=rings8"])
+    out = subprocess.run(rlengine_cmd + ["train", "configs/gan_grid25.toml", "--run-dir", str(tmp_path / "x"),
+                                         "--set", "train.lrr=1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "unknown key 'lrr'" in out.stderr and "Traceback" not in out.stderr
