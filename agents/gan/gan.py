@@ -142,8 +142,8 @@ def train(cfg: GANRunConfig, run_dir: str | Path, *, progress: bool = True, stop
 
     def checkpoint() -> None:
         rng_json, rng_tensors = rng_state()
-        tensors = {**{f"g.{k}": v for k, v in g.state_dict().items()}, **{f"d.{k}": v for k, v in d.state_dict().items()},
-                   **rng_tensors, "rng.noise": gen.get_state()}
+        tensors = {**{f"g.{k}": v for k, v in g.state_dict().items()},
+                   **{f"d.{k}": v for k, v in d.state_dict().items()}, **rng_tensors, "rng.noise": gen.get_state()}
         save_checkpoint(run.checkpoints, step, agent=AGENT_NAME, tensors=tensors,
                         optimizer={"g": opt_g.state_dict(), "d": opt_d.state_dict()},
                         state={"rng": rng_json, "data_rng": data_rng.bit_generator.state, "last": last},

@@ -114,7 +114,8 @@ def test_the_atari_configs_say_what_they_run(name):
 def test_bad_rainbow_keys_are_named():
     from rlengine.config import ConfigError
 
-    for override, key in [("dqn.optimizer=sgd", "dqn.optimizer"), ("dqn.v_min=10", "dqn.v_min: must be below dqn.v_max"),
+    for override, key in [("dqn.optimizer=sgd", "dqn.optimizer"),
+                          ("dqn.v_min=10", "dqn.v_min: must be below dqn.v_max"),
                           ("dqn.num_atoms=1", "dqn.num_atoms"), ("network.sigma0=0", "network.sigma0"),
                           ("network.noisey=true", "unknown key 'noisey'")]:
         with pytest.raises(ConfigError, match=key):
