@@ -17,11 +17,25 @@ import typing
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["ConfigError", "from_dict", "load_config", "parse_overrides", "read_toml", "to_dict", "to_toml"]
+__all__ = ["ConfigError", "check", "check_device", "from_dict", "load_config", "parse_overrides", "read_toml", "to_dict",
+           "to_toml"]
 
 
 class ConfigError(ValueError):
     """A config problem; the message names the file and the key."""
+
+
+def check(cond: bool, key: str, message: str) -> None:
+    """For a section's ``__post_init__``: ValueError ``"KEY: MESSAGE"`` unless ``cond`` (``load_config``
+    adds the file)."""
+    if not cond:
+        raise ValueError(f"{key}: {message}")
+
+
+def check_device(device: str, key: str = "run.device") -> None:
+    """``auto``, ``cpu`` or ``cuda[:N]``."""
+    check(device in ("auto", "cpu") or device.startswith("cuda"), key,
+          f"expected auto, cpu or cuda[:N], got {device!r}")
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:

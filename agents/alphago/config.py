@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rlengine.config import check as _check, check_device
+
 __all__ = ["CheckpointSection", "DataSection", "EvalSection", "GameSection", "NetworkSection", "RLLogSection",
            "RLRunConfig", "RLRunSection", "RLSection", "RunSection", "RuntimeSection", "SLRunConfig", "TrainSection",
            "ValueDataSection", "ValueNetworkSection", "ValueRunConfig", "ValueRunSection"]
@@ -11,14 +13,6 @@ __all__ = ["CheckpointSection", "DataSection", "EvalSection", "GameSection", "Ne
 _ENCODERS = ("alphago48", "alphago49", "agz17")  # games.go.features.ENCODERS (checked again when encoding)
 
 
-def _check(cond: bool, key: str, message: str) -> None:
-    if not cond:
-        raise ValueError(f"{key}: {message}")
-
-
-def _check_device(device: str) -> None:
-    _check(device == "auto" or device == "cpu" or device.startswith("cuda"), "run.device",
-           f"expected auto, cpu or cuda[:N], got {device!r}")
 
 
 @dataclass(frozen=True)
@@ -30,7 +24,7 @@ class RunSection:
 
     def __post_init__(self):
         _check(self.agent == "alphago", "run.agent", f"this config is for the alphago agent, got {self.agent!r}")
-        _check_device(self.device)
+        check_device(self.device)
 
 
 @dataclass(frozen=True)
@@ -169,7 +163,7 @@ class RLRunSection:
     def __post_init__(self):
         _check(self.agent == "alphago_rl", "run.agent",
                f"this config is for the alphago_rl agent, got {self.agent!r}")
-        _check_device(self.device)
+        check_device(self.device)
 
 
 @dataclass(frozen=True)
@@ -290,7 +284,7 @@ class ValueRunSection:
     def __post_init__(self):
         _check(self.agent == "alphago_value", "run.agent",
                f"this config is for the alphago_value agent, got {self.agent!r}")
-        _check_device(self.device)
+        check_device(self.device)
 
 
 @dataclass(frozen=True)

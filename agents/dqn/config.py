@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rlengine.config import check as _check, check_device
+
 __all__ = ["CheckpointSection", "DQNConfig", "DQNRunConfig", "EnvSection", "EvalSection", "NetworkSection",
            "RunSection"]
 
 
-def _check(cond: bool, key: str, message: str) -> None:
-    if not cond:
-        raise ValueError(f"{key}: {message}")
 
 
 @dataclass(frozen=True)
@@ -22,8 +21,7 @@ class RunSection:
 
     def __post_init__(self):
         _check(self.agent == "dqn", "run.agent", f"this config is for the dqn agent, got {self.agent!r}")
-        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"), "run.device",
-               f"expected auto, cpu or cuda[:N], got {self.device!r}")
+        check_device(self.device)
 
 
 @dataclass(frozen=True)

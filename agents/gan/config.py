@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rlengine.config import check as _check, check_device
+
 __all__ = ["CheckpointSection", "DataSection", "EvalSection", "GANRunConfig", "NetworkSection", "RunSection",
            "TrainSection"]
 
 DATASETS = ("ring8", "grid25", "mixture2")
 
 
-def _check(cond: bool, key: str, message: str) -> None:
-    if not cond:
-        raise ValueError(f"{key}: {message}")
 
 
 @dataclass(frozen=True)
@@ -24,8 +23,7 @@ class RunSection:
 
     def __post_init__(self):
         _check(self.agent == "gan", "run.agent", f"this config is for the gan agent, got {self.agent!r}")
-        _check(self.device in ("auto", "cpu") or self.device.startswith("cuda"), "run.device",
-               f"expected auto, cpu or cuda[:N], got {self.device!r}")
+        check_device(self.device)
 
 
 @dataclass(frozen=True)
