@@ -1,4 +1,4 @@
-"""Neural building blocks: torsos, heads and a Transformer encoder.
+"""Neural building blocks: torsos (among them a board Transformer), heads, a Transformer encoder, GAN parts.
 
 Each module takes one small frozen config dataclass (validated on construction; errors
 name the field) and converts its own inputs in ``forward``: uint8 Atari frames are
@@ -44,6 +44,8 @@ from rlengine.nn._torsos import (
     ResNetTower,
 )
 from rlengine.nn._transformer import (
+    BoardTransformer,
+    BoardTransformerConfig,
     TransformerBlock,
     TransformerConfig,
     TransformerEncoder,
@@ -51,6 +53,8 @@ from rlengine.nn._transformer import (
 )
 
 __all__ = [
+    "BoardTransformer",
+    "BoardTransformerConfig",
     "DCGANDiscriminator",
     "DCGANDiscriminatorConfig",
     "DCGANGenerator",

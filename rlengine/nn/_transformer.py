@@ -21,6 +21,9 @@ from rlengine.nn._common import check_choice, check_float, check_input, check_in
 
 __all__ = [
     "POSITIONS",
+    "BOARD_POSITIONS",
+    "BoardTransformer",
+    "BoardTransformerConfig",
     "TransformerBlock",
     "TransformerConfig",
     "TransformerEncoder",
@@ -28,6 +31,7 @@ __all__ = [
 ]
 
 POSITIONS = ("learned", "sinusoidal")
+BOARD_POSITIONS = ("rowcol", "relative")
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,8 @@ class SelfAttention(nn.Module):
         self.proj_dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        """``x`` ``[B, T, D]``; ``keep`` ``[B, 1, 1, T]`` bool, True where a key may be attended to."""
+        """``x`` ``[B, T, D]``; ``keep`` ``[B, 1, 1, T]`` bool, True where a key may be attended to, or a
+        float additive bias broadcastable to ``[B, H, T, T]``."""
         b, t, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=-1)  # 3 x [B, T, D]
         q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))  # 3 x [B, H, T, Dh]
@@ -175,3 +180,84 @@ class TransformerEncoder(nn.Module):
         for block in self.blocks:
             x = block._forward(x, keep)  # [B, T, D]
         return self.ln_out(x)  # [B, T, D]
+
+
+# --- a board torso: one token per point, 2-D positions ------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardTransformerConfig:
+    """``in_channels`` feature planes of an ``board_size`` x ``board_size`` board -> ``dim`` features per point.
+
+    One token per point (T = N*N): a linear embedding of that point's planes, then ``layers`` pre-LN blocks
+    of ``heads`` heads and a final LayerNorm. 2-D positions: ``rowcol``, a learned row embedding plus a
+    learned column embedding added to the tokens (``2 * N * dim`` parameters); ``relative``, the same plus a
+    learned attention bias per head for each offset (dr, dc) between two points (``heads * (2N - 1)^2``
+    parameters per block)."""
+
+    in_channels: int
+    board_size: int
+    dim: int = 64
+    heads: int = 4
+    layers: int = 4
+    mlp_ratio: float = 4.0
+    dropout: float = 0.0
+    positions: str = "rowcol"  # rowcol | relative (see BoardTransformer)
+
+    def __post_init__(self) -> None:
+        check_int(self, "in_channels")
+        check_int(self, "board_size")
+        check_choice(self, "positions", BOARD_POSITIONS)
+        TransformerConfig(dim=self.dim, heads=self.heads, layers=self.layers, mlp_ratio=self.mlp_ratio,
+                          dropout=self.dropout)  # validates the shared fields
+
+    @property
+    def encoder(self) -> TransformerConfig:
+        return TransformerConfig(dim=self.dim, heads=self.heads, layers=self.layers, mlp_ratio=self.mlp_ratio,
+                                 dropout=self.dropout, max_len=self.board_size**2)
+
+
+class BoardTransformer(nn.Module):
+    """Feature planes ``[B, C, N, N]`` -> point features ``[B, dim, N, N]``.
+
+    The output is channel-first so that the convolutional board heads (``PolicyHead``, ``ValueHead``, whose
+    1x1 convolution is a per-token linear map) read it exactly as they read a ``ResNetTower``'s.
+
+    ``rowcol`` leaves attention without a mask, so ``scaled_dot_product_attention`` may take the flash
+    kernel on GPU; the edges and corners, which matter in Go, are learned from the absolute row and
+    column. ``relative`` adds what convolutions have built in, attention to neighbours by offset wherever
+    a point is, as SDPA's additive ``attn_mask`` (the memory-efficient kernel on GPU). It keeps the
+    absolute embeddings: with a bias alone, every point of an empty board gets the same features (all
+    tokens equal, every attention average equal), so the network could not tell the 3-3 point from
+    tengen; a convolution sees the edge through its zero padding. The ResNet comparison in README
+    measures both.
+    """
+
+    def __init__(self, config: BoardTransformerConfig) -> None:
+        super().__init__()
+        self.config = config
+        n, d = config.board_size, config.dim
+        self.embed = nn.Linear(config.in_channels, d)
+        self.rows = nn.Parameter(torch.randn(n, d) * 0.02)
+        self.cols = nn.Parameter(torch.randn(n, d) * 0.02)
+        if config.positions == "relative":
+            self.bias = nn.Parameter(torch.zeros(config.layers, config.heads, (2 * n - 1) ** 2))
+            r = torch.arange(n * n) // n
+            c = torch.arange(n * n) % n
+            offset = (r[:, None] - r[None, :] + n - 1) * (2 * n - 1) + (c[:, None] - c[None, :] + n - 1)  # [T, T]
+            self.register_buffer("offset", offset, persistent=False)
+        self.blocks = nn.ModuleList(TransformerBlock(config.encoder) for _ in range(config.layers))
+        self.ln_out = nn.LayerNorm(d)
+        self.out_channels = d
+
+    def forward(self, planes: torch.Tensor) -> torch.Tensor:
+        n = self.config.board_size
+        check_input(self, planes, (None, self.config.in_channels, n, n), "[B, C, N, N]")
+        x = self.embed(planes.to(self.embed.weight.dtype).flatten(2).transpose(1, 2))  # [B, T, D], T = N*N
+        x = x + (self.rows[:, None, :] + self.cols[None, :, :]).reshape(n * n, -1)  # + [T, D]
+        for i, block in enumerate(self.blocks):
+            # relative: the additive attention bias [1, H, T, T] of this block, looked up by offset
+            bias = self.bias[i][:, self.offset].to(x.dtype)[None] if self.config.positions == "relative" else None
+            x = block._forward(x, bias)  # [B, T, D]
+        x = self.ln_out(x)  # [B, T, D]
+        return x.transpose(1, 2).reshape(x.shape[0], -1, n, n)  # [B, D, N, N]
