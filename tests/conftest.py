@@ -30,15 +30,25 @@ def rlengine_cmd() -> list[str]:
     return [sys.executable, "-m", "rlengine.cli"]
 
 
-@pytest.fixture(scope="session")
-def tom_archive() -> Path:
-    """The 19x19 tom-9d SGF archive in ../shared/data (fails in CI when missing, skips elsewhere)."""
-    path = SHARED_DATA / "go" / "tom-9d-19x19.tar.gz"
+def _shared(name: str) -> Path:
+    path = SHARED_DATA / "go" / name
     if not path.exists():
         if os.environ.get("CI"):
             pytest.fail(f"shared data missing in CI: {path}")
         pytest.skip(f"game archive not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def tom_archive() -> Path:
+    """The 19x19 tom-9d SGF archive in ../shared/data (fails in CI when missing, skips elsewhere)."""
+    return _shared("tom-9d-19x19.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def go9_archive() -> Path:
+    """The 908 9x9 GNU Go level-10 games in ../shared/data (fails in CI when missing, skips elsewhere)."""
+    return _shared("gnugo-9x9-l10.tar.gz")
 
 
 @pytest.fixture(scope="session")

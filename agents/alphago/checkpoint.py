@@ -47,6 +47,10 @@ def _read(path: str | Path, configs: dict[str, type], what: str):
         cfg = load_config(config_class, data=tomllib.loads(ckpt.config_toml))
     except (ConfigError, tomllib.TOMLDecodeError) as exc:
         raise CheckpointError(f"{ckpt.path / 'config.toml'}: {exc}") from None
+    trained = ckpt.state.get("board_size")
+    if trained is not None and trained != cfg.board_size:
+        raise CheckpointError(f"{ckpt.path / 'config.toml'}: board size {cfg.board_size}, but the weights were "
+                              f"trained for {trained}x{trained} boards")
     return ckpt, cfg
 
 

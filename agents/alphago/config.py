@@ -11,8 +11,17 @@ __all__ = ["CheckpointSection", "DataSection", "EvalSection", "GameSection", "Ne
            "ValueDataSection", "ValueNetworkSection", "ValueRunConfig", "ValueRunSection"]
 
 _ENCODERS = ("alphago48", "alphago49", "agz17")  # games.go.features.ENCODERS (checked again when encoding)
+_KINDS = ("cnn", "resnet", "transformer")
 
-
+def _check_torso(net) -> None:
+    """The checks a policy and a value ``[network]`` section share: kind, and the transformer's heads."""
+    _check(net.kind in _KINDS, "network.kind", f"expected one of {', '.join(_KINDS)}, got {net.kind!r}")
+    _check(net.heads >= 1, "network.heads", "must be at least 1")
+    _check(net.positions in ("rowcol", "relative"), "network.positions",
+           f"expected rowcol or relative, got {net.positions!r}")
+    if net.kind == "transformer":
+        _check(net.filters % net.heads == 0, "network.heads",
+               f"{net.heads} heads do not divide the token width network.filters = {net.filters}")
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,6 @@ class RunSection:
     def __post_init__(self):
         _check(self.agent == "alphago", "run.agent", f"this config is for the alphago agent, got {self.agent!r}")
         check_device(self.device)
-
 
 @dataclass(frozen=True)
 class DataSection:
@@ -48,23 +56,25 @@ class DataSection:
         _check(self.max_games >= 0, "data.max_games", "must be >= 0 (0 = all games)")
         _check(self.prefetch >= 1, "data.prefetch", "must be at least 1")
 
-
 @dataclass(frozen=True)
 class NetworkSection:
-    kind: str = "cnn"  # cnn (AlphaGo's policy CNN) | resnet (rlengine.nn.ResNetTower + PolicyHead)
+    # cnn (AlphaGo's policy CNN) | resnet (rlengine.nn.ResNetTower + PolicyHead)
+    # | transformer (rlengine.nn.BoardTransformer, one token per point, + the resnet's PolicyHead)
+    kind: str = "cnn"
     encoder: str = "alphago48"  # input planes, games.go.features.ENCODERS
-    filters: int = 192  # k: channels of every hidden layer
+    filters: int = 192  # k: channels of every hidden layer (transformer: the token width)
     layers: int = 13  # cnn: 5x5 first layer + (layers - 2) 3x3 layers + 1x1 output layer
-    blocks: int = 6  # resnet: residual blocks
+    blocks: int = 6  # resnet: residual blocks; transformer: Transformer blocks
+    heads: int = 4  # transformer: attention heads (they divide filters)
+    positions: str = "relative"  # transformer: rowcol (learned row + column embeddings) | relative (+ attention bias)
 
     def __post_init__(self):
-        _check(self.kind in ("cnn", "resnet"), "network.kind", f"expected cnn or resnet, got {self.kind!r}")
+        _check_torso(self)
         _check(self.encoder in _ENCODERS, "network.encoder",
                f"unknown encoder {self.encoder!r}; known encoders: {', '.join(_ENCODERS)}")
         _check(self.filters >= 1, "network.filters", "must be at least 1")
         _check(self.layers >= 2, "network.layers", "must be at least 2 (the 5x5 input layer and the 1x1 output)")
         _check(self.blocks >= 0, "network.blocks", "must be >= 0")
-
 
 @dataclass(frozen=True)
 class TrainSection:
@@ -113,7 +123,6 @@ class TrainSection:
         low = self.lr * self.min_lr_fraction
         return low + 0.5 * (self.lr - low) * (1 + math.cos(math.pi * frac))
 
-
 @dataclass(frozen=True)
 class EvalSection:
     every_steps: int = 2_000  # validation every this many gradient steps (an "epoch" of this run)
@@ -125,7 +134,6 @@ class EvalSection:
         _check(self.positions >= 1, "eval.positions", "must be at least 1")
         _check(self.batch_size >= 1, "eval.batch_size", "must be at least 1")
 
-
 @dataclass(frozen=True)
 class CheckpointSection:
     every_steps: int = 2_000
@@ -134,7 +142,6 @@ class CheckpointSection:
     def __post_init__(self):
         _check(self.every_steps >= 1, "checkpoint.every_steps", "must be at least 1")
         _check(self.keep >= 1, "checkpoint.keep", "must be at least 1")
-
 
 @dataclass(frozen=True)
 class SLRunConfig:
@@ -149,9 +156,7 @@ class SLRunConfig:
     def board_size(self) -> int:
         return self.data.board_size
 
-
 # ---- the RL policy run (agents.alphago.rl) ------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class RLRunSection:
@@ -164,7 +169,6 @@ class RLRunSection:
         _check(self.agent == "alphago_rl", "run.agent",
                f"this config is for the alphago_rl agent, got {self.agent!r}")
         check_device(self.device)
-
 
 @dataclass(frozen=True)
 class GameSection:
@@ -179,7 +183,6 @@ class GameSection:
         _check(self.ko in ("positional", "situational", "simple"), "game.ko",
                f"expected positional, situational or simple, got {self.ko!r}")
         _check(self.max_moves >= 0, "game.max_moves", "must be >= 0 (0 = 3*N*N)")
-
 
 @dataclass(frozen=True)
 class RLSection:
@@ -225,7 +228,6 @@ class RLSection:
         _check(self.pool_max >= 0, "rl.pool_max", "must be >= 0 (0 = keep every snapshot)")
         _check(self.grad_clip >= 0, "rl.grad_clip", "must be >= 0 (0 = off)")
 
-
 @dataclass(frozen=True)
 class RuntimeSection:
     backend: str = "ray"  # ray (actors) | local (the same worker in this process)
@@ -244,7 +246,6 @@ class RuntimeSection:
         _check(self.cpus_per_actor > 0, "runtime.cpus_per_actor", "must be > 0")
         _check(self.max_retries >= 0, "runtime.max_retries", "must be >= 0")
 
-
 @dataclass(frozen=True)
 class RLLogSection:
     every: int = 1  # iterations between metrics lines
@@ -255,7 +256,6 @@ class RLLogSection:
     def __post_init__(self):
         for key in ("every", "sgf_every", "checkpoint_every", "keep"):
             _check(getattr(self, key) >= 1, f"log.{key}", "must be at least 1")
-
 
 @dataclass(frozen=True)
 class RLRunConfig:
@@ -270,9 +270,7 @@ class RLRunConfig:
     def board_size(self) -> int:
         return self.game.board_size
 
-
 # ---- the value network run (agents.alphago.value, agents.alphago.value_data) -------------------------------
-
 
 @dataclass(frozen=True)
 class ValueRunSection:
@@ -285,7 +283,6 @@ class ValueRunSection:
         _check(self.agent == "alphago_value", "run.agent",
                f"this config is for the alphago_value agent, got {self.agent!r}")
         check_device(self.device)
-
 
 @dataclass(frozen=True)
 class ValueDataSection:
@@ -312,25 +309,27 @@ class ValueDataSection:
         _check(self.positions in ("one", "all"), "data.positions", f"expected one or all, got {self.positions!r}")
         _check(self.prefetch >= 1, "data.prefetch", "must be at least 1")
 
-
 @dataclass(frozen=True)
 class ValueNetworkSection:
-    kind: str = "cnn"  # cnn (AlphaGo's value network) | resnet (rlengine.nn.ResNetTower + ValueHead)
+    # cnn (AlphaGo's value network) | resnet (rlengine.nn.ResNetTower + ValueHead)
+    # | transformer (rlengine.nn.BoardTransformer + the resnet's ValueHead)
+    kind: str = "cnn"
     encoder: str = "alphago49"  # AlphaGo: the policy's 48 planes plus the colour to move
-    filters: int = 64
+    filters: int = 64  # transformer: the token width
     layers: int = 7  # cnn: 5x5 first layer + (layers - 2) 3x3 layers, then the 1x1 convolution
-    blocks: int = 6  # resnet
+    blocks: int = 6  # resnet: residual blocks; transformer: Transformer blocks
+    heads: int = 4  # transformer: attention heads (they divide filters)
+    positions: str = "relative"  # transformer: rowcol (learned row + column embeddings) | relative (+ attention bias)
     hidden: int = 256  # the fully connected layer before the tanh output
 
     def __post_init__(self):
-        _check(self.kind in ("cnn", "resnet"), "network.kind", f"expected cnn or resnet, got {self.kind!r}")
+        _check_torso(self)
         _check(self.encoder in _ENCODERS, "network.encoder",
                f"unknown encoder {self.encoder!r}; known encoders: {', '.join(_ENCODERS)}")
         _check(self.filters >= 1, "network.filters", "must be at least 1")
         _check(self.layers >= 2, "network.layers", "must be at least 2")
         _check(self.blocks >= 0, "network.blocks", "must be >= 0")
         _check(self.hidden >= 1, "network.hidden", "must be at least 1")
-
 
 @dataclass(frozen=True)
 class ValueRunConfig:
