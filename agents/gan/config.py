@@ -9,9 +9,7 @@ from rlengine.config import check as _check, check_device
 __all__ = ["CheckpointSection", "DataSection", "EvalSection", "GANRunConfig", "NetworkSection", "RunSection",
            "TrainSection"]
 
-DATASETS = ("ring8", "grid25", "mixture2")
-
-
+DATASETS = ("ring8", "grid25", "mixture2", "digits")
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,8 @@ class RunSection:
 @dataclass(frozen=True)
 class DataSection:
     # ring8: 8 Gaussians on a circle of radius 2, sd 0.02 (Metz et al. 2017; VEEGAN, PacGAN);
-    # grid25: 25 Gaussians at {-4, -2, 0, 2, 4}^2, sd 0.05 (VEEGAN, PacGAN); mixture2: at (-2, 0) and (2, 0), sd 0.1
+    # grid25: 25 Gaussians at {-4, -2, 0, 2, 4}^2, sd 0.05 (VEEGAN, PacGAN); mixture2: at (-2, 0) and (2, 0), sd 0.1;
+    # digits: scikit-learn's 8x8 handwritten digits (training split), with a DCGAN generator and discriminator
     dataset: str = "ring8"
 
     def __post_init__(self):
@@ -40,11 +39,15 @@ class DataSection:
 @dataclass(frozen=True)
 class NetworkSection:
     z_dim: int = 2
-    hidden: tuple[int, ...] = (128, 128, 128)  # MLP generator and discriminator layers
+    hidden: tuple[int, ...] = (128, 128, 128)  # MLP generator and discriminator layers (the mixtures)
+    base: int = 64  # DCGAN (digits): maps of the generator's last and the discriminator's first stage
+    start: int = 4  # DCGAN (digits): side of the smallest maps (4 in the paper; 2 gives 8x8 images two stages)
     spectral_norm: bool = False  # on every discriminator layer (Miyato et al. 2018)
 
     def __post_init__(self):
         _check(self.z_dim >= 1, "network.z_dim", "must be at least 1")
+        _check(self.base >= 1, "network.base", "must be at least 1")
+        _check(self.start in (1, 2, 4), "network.start", f"must be 1, 2 or 4 (8x8 digits), got {self.start}")
         _check(len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden), "network.hidden",
                "needs at least one positive layer size")
 
@@ -70,7 +73,10 @@ class TrainSection:
 class EvalSection:
     every: int = 2_000  # generator updates between evaluations
     samples: int = 2_500  # samples per evaluation (the papers' count)
-    min_count: int = 1  # a mode is covered when at least this many high-quality samples are nearest to it
+    min_count: int = 1  # a mode (digits: a class) is covered when at least this many samples fall in it
+    # digits: the DigitsClassifier weights (safetensors) that score samples; "" = train one (reference task 3's
+    # recipe, seed 0) at the start of the run. Either way it is stored in each checkpoint.
+    classifier: str = ""
 
     def __post_init__(self):
         _check(self.every >= 1 and self.samples >= 1 and self.min_count >= 1, "eval.every",

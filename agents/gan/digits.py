@@ -21,7 +21,7 @@ from torch import nn
 
 from rlengine.nn import ResNetConfig, ResNetTower
 
-__all__ = ["DigitsClassifier", "load_digits", "load_classifier", "train_classifier"]
+__all__ = ["DigitsClassifier", "DigitsScorer", "frechet_distance", "load_classifier", "load_digits", "train_classifier"]
 
 
 def load_digits(seed: int = 0) -> dict[str, np.ndarray]:
@@ -114,3 +114,53 @@ def load_classifier(path: str | Path) -> DigitsClassifier:
     model = DigitsClassifier()
     model.load_state_dict(load_file(str(path)))
     return model.eval()
+
+
+# ---- scoring generated digits ------------------------------------------------------------------------
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to feature sets ``a`` [n, F] and ``b`` [m, F]:
+    |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)) (Heusel et al. 2017, here in the classifier's features)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh(s_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # S_a^(1/2)
+    # tr((S_a S_b)^(1/2)) = tr((S_a^(1/2) S_b S_a^(1/2))^(1/2)), whose matrix is symmetric PSD
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ s_b @ root_a), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * cross)
+
+
+class DigitsScorer:
+    """Scores generated 8x8 digits with a trained ``DigitsClassifier``.
+
+    - **Class coverage**: the classes the classifier predicts for at least ``min_count`` samples.
+    - **Fréchet distance** in the classifier's penultimate features, against the real training images.
+      Its *floor* is the distance of the real test images (unseen by the classifier and the GAN) to the
+      same training images. Both distances are measured on sets of the test split's size, since the
+      estimate grows as the sample shrinks: the generated samples are cut into sets of that size and their
+      distances averaged. ``fd_ratio`` = generated / floor (1 = as close as unseen real digits)."""
+
+    def __init__(self, classifier: DigitsClassifier, data: dict[str, np.ndarray] | None = None):
+        self.classifier = classifier.eval()
+        data = data if data is not None else load_digits()
+        self.train_features = self.features(data["x_train"])
+        self.set_size = len(data["x_test"])
+        self.floor = frechet_distance(self.features(data["x_test"]), self.train_features)
+
+    @torch.no_grad()
+    def features(self, images: np.ndarray) -> np.ndarray:
+        return self.classifier.features(torch.as_tensor(images, dtype=torch.float32)).numpy()
+
+    @torch.no_grad()
+    def __call__(self, images: np.ndarray, *, min_count: int = 1) -> dict:
+        x = torch.as_tensor(images, dtype=torch.float32)
+        counts = np.bincount(self.classifier(x).argmax(1).numpy(), minlength=10)
+        feats = self.features(images)
+        sets = max(1, len(feats) // self.set_size)
+        fds = [frechet_distance(feats[i * self.set_size:(i + 1) * self.set_size], self.train_features)
+               for i in range(sets)]
+        fd = float(np.mean(fds))
+        return {"classes": int((counts >= min_count).sum()), "num_classes": 10, "class_counts": counts.tolist(),
+                "fd": fd, "fd_floor": self.floor, "fd_ratio": fd / self.floor, "samples": len(feats)}

@@ -92,11 +92,12 @@ class MLPDiscriminator(nn.Module):
 # --- DCGAN ---------------------------------------------------------------------------------------
 
 
-def _stages(size: int, where: str) -> int:
-    """Upsampling (or downsampling) stages between 4x4 and ``size`` x ``size``."""
-    stages = int(round(math.log2(size / 4))) if size >= 8 else -1
-    if stages < 1 or 4 * 2**stages != size:
-        raise ValueError(f"{where} must be 8, 16, 32, 64 or another power of two >= 8, got {size}")
+def _stages(size: int, where: str, start: int = 4) -> int:
+    """Upsampling (or downsampling) stages between ``start`` x ``start`` and ``size`` x ``size``."""
+    stages = int(round(math.log2(size / start))) if size >= 2 * start else -1
+    if stages < 1 or start * 2**stages != size:
+        raise ValueError(f"{where} must be {start} times a power of two >= 2 ({2 * start}, {4 * start}, "
+                         f"{8 * start}, ...), got {size}")
     return stages
 
 
@@ -104,31 +105,34 @@ def _stages(size: int, where: str) -> int:
 class DCGANGeneratorConfig:
     """Noise ``[B, z_dim]`` -> images ``[B, channels, size, size]`` in [-1, 1].
 
-    A linear projection to ``base * 2^(stages-1)`` maps of 4x4, then per stage a stride-2 transposed
-    convolution (kernel 4) halving the maps and doubling the side, BatchNorm and ReLU, the last stage
-    to ``channels`` with tanh (Radford et al. 2015)."""
+    A linear projection to ``base * 2^(stages-1)`` maps of ``start`` x ``start`` (4 in the paper; 2 gives
+    small images two stages), then per stage a stride-2 transposed convolution (kernel 4) halving the maps
+    and doubling the side, BatchNorm and ReLU, the last stage to ``channels`` with tanh (Radford et al. 2015)."""
 
     z_dim: int = 100
     channels: int = 1
     size: int = 32
     base: int = 64
+    start: int = 4
 
     def __post_init__(self) -> None:
         check_int(self, "z_dim")
         check_int(self, "channels")
         check_int(self, "size")
         check_int(self, "base")
-        _stages(self.size, "DCGANGeneratorConfig.size")
+        check_int(self, "start")
+        _stages(self.size, "DCGANGeneratorConfig.size", self.start)
 
 
 class DCGANGenerator(nn.Module):
     def __init__(self, config: DCGANGeneratorConfig) -> None:
         super().__init__()
         self.config = config
-        stages = _stages(config.size, "DCGANGeneratorConfig.size")
+        stages = _stages(config.size, "DCGANGeneratorConfig.size", config.start)
         width = config.base * 2 ** (stages - 1)
-        self.project = nn.Sequential(nn.Linear(config.z_dim, width * 16, bias=False), nn.BatchNorm1d(width * 16),
-                                     nn.ReLU())
+        area = config.start**2
+        self.project = nn.Sequential(nn.Linear(config.z_dim, width * area, bias=False),
+                                     nn.BatchNorm1d(width * area), nn.ReLU())
         layers: list[nn.Module] = []
         for s in range(stages):
             last = s == stages - 1
@@ -141,7 +145,8 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         check_input(self, z, (None, self.config.z_dim), "[B, Z]")
-        x = self.project(z.float()).view(len(z), self._start, 4, 4)  # [B, C0, 4, 4]
+        k = self.config.start
+        x = self.project(z.float()).view(len(z), self._start, k, k)  # [B, C0, start, start]
         return self.up(x)  # [B, channels, size, size]
 
 
@@ -149,26 +154,28 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminatorConfig:
     """Images ``[B, channels, size, size]`` in [-1, 1] -> logits ``[B]``: per stage a stride-2 convolution
     (kernel 4) doubling the maps and halving the side, BatchNorm (not on the first) and LeakyReLU(0.2),
-    down to 4x4, then a linear logit."""
+    down to ``start`` x ``start``, then a linear logit."""
 
     channels: int = 1
     size: int = 32
     base: int = 64
     spectral_norm: bool = False
+    start: int = 4
 
     def __post_init__(self) -> None:
         check_int(self, "channels")
         check_int(self, "size")
         check_int(self, "base")
         check_bool(self, "spectral_norm")
-        _stages(self.size, "DCGANDiscriminatorConfig.size")
+        check_int(self, "start")
+        _stages(self.size, "DCGANDiscriminatorConfig.size", self.start)
 
 
 class DCGANDiscriminator(nn.Module):
     def __init__(self, config: DCGANDiscriminatorConfig) -> None:
         super().__init__()
         self.config = config
-        stages = _stages(config.size, "DCGANDiscriminatorConfig.size")
+        stages = _stages(config.size, "DCGANDiscriminatorConfig.size", config.start)
         sn = config.spectral_norm
         layers: list[nn.Module] = []
         width, out = config.channels, config.base
@@ -179,7 +186,7 @@ class DCGANDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2))
             width, out = out, out * 2
         self.down = nn.Sequential(*layers)
-        self.logit = _sn(nn.Linear(width * 16, 1), sn)
+        self.logit = _sn(nn.Linear(width * config.start**2, 1), sn)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = self.config

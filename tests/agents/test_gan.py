@@ -95,22 +95,83 @@ def test_bad_input_is_named(tmp_path, rlengine_cmd):
     assert out.returncode != 0 and "unknown key 'lrr'" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_digits_classifier_reaches_98_percent_and_a_broken_one_does_not(tmp_path):
+@pytest.fixture(scope="module")
+def digits_classifier(tmp_path_factory):
+    """Reference task 3's classifier (seed 1), trained once for this module: (model, result, weights path)."""
+    pytest.importorskip("sklearn")
+    from agents.gan.digits import train_classifier
+
+    path = tmp_path_factory.mktemp("digits") / "clf.safetensors"
+    model, result = train_classifier(path, seed=1)
+    return model.eval(), result, path
+
+
+def test_digits_classifier_reaches_98_percent_and_a_broken_one_does_not(digits_classifier):
     """Reference task 3: the small ResNet on scikit-learn's digits (measured test accuracy 98.3%, 99.4%,
     99.2% for seeds 0, 1, 2); trained on shuffled labels it stays near chance (3.6% measured)."""
-    pytest.importorskip("sklearn")
     from agents.gan.digits import load_classifier, load_digits, train_classifier
 
     data = load_digits()
     assert data["x_train"].shape == (1438, 1, 8, 8) and data["x_test"].shape == (359, 1, 8, 8)
     assert data["x_train"].min() == -1.0 and data["x_train"].max() == 1.0
     assert sorted(set(data["y_test"].tolist())) == list(range(10))
-    model, result = train_classifier(tmp_path / "clf.safetensors", seed=1)
+    model, result, path = digits_classifier
     assert result["test_accuracy"] >= 0.98, result
-    again = load_classifier(tmp_path / "clf.safetensors")
+    again = load_classifier(path)
     x = torch.from_numpy(data["x_test"][:16])
-    model.eval()
     torch.testing.assert_close(again(x), model(x))
     assert again.features(x).shape == (16, 32)
     _, broken = train_classifier(seed=0, epochs=5, shuffle_labels=True)
     assert broken["test_accuracy"] < 0.3, broken
+
+
+def test_frechet_distance_known_answers():
+    from agents.gan.digits import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((20_000, 4))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shift = np.array([3.0, 0.0, 4.0, 0.0])  # |shift|^2 = 25, same covariance
+    assert frechet_distance(a, rng.standard_normal((20_000, 4)) + shift) == pytest.approx(25.0, abs=0.3)
+    # N(0, I) against N(0, 4 I) in 4 dimensions: tr(I + 4I - 2 * 2I) = 4
+    assert frechet_distance(a, 2 * rng.standard_normal((20_000, 4))) == pytest.approx(4.0, abs=0.2)
+
+
+def test_digits_scorer_on_sets_with_known_answers(digits_classifier):
+    from agents.gan.digits import DigitsScorer, load_digits
+
+    data = load_digits()
+    scorer = DigitsScorer(digits_classifier[0], data)
+    real = scorer(data["x_test"], min_count=25)
+    assert real["classes"] == 10 and real["fd_ratio"] == pytest.approx(1.0)  # the floor is this very set
+    assert 0 < scorer.floor < 1.0
+    collapsed = scorer(np.repeat(data["x_train"][:1], 2500, axis=0), min_count=25)  # one image, 2,500 times
+    assert collapsed["classes"] == 1 and collapsed["fd_ratio"] > 20
+    noise = scorer(np.random.default_rng(0).uniform(-1, 1, (2500, 1, 8, 8)).astype(np.float32), min_count=25)
+    assert noise["fd_ratio"] > 20, noise
+
+
+def test_dcgan_digits_run_improves_and_stores_its_scorer(digits_classifier, tmp_path, rlengine_cmd):
+    """A short DCGAN run on the digits (configs/gan_digits.toml, 600 steps): the Fréchet ratio falls and every
+    class appears; the checkpoint carries the classifier, so eval and watch need nothing else."""
+    cfg = load_config(GANRunConfig, "configs/gan_digits.toml",
+                      overrides=["train.steps=600", "eval.every=200", "eval.samples=1000", "checkpoint.every=600",
+                                 f"eval.classifier={json.dumps(str(digits_classifier[2]))}"])
+    run = tmp_path / "run"
+    result = train(cfg, run, progress=False)
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    ratios = [r["fd_ratio"] for r in rows if "fd_ratio" in r]
+    # measured (seed 0, classifier seed 1): ratio 102 -> 66 -> 52, classes 6 -> 10 -> 10
+    assert len(ratios) == 3 and ratios[-1] < 0.8 * ratios[0], ratios
+    assert result["classes"] >= 8, result
+    ckpt = load_checkpoint(run)
+    assert any(k.startswith("classifier.") for k in ckpt.tensors)
+    again = evaluate(run, episodes=1000)
+    assert again["dataset"] == "digits" and again["fd_floor"] == pytest.approx(result["fd_floor"])
+    png = tmp_path / "digits.png"
+    out = subprocess.run(rlengine_cmd + ["watch", str(run), "--out", str(png)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and png.read_bytes()[:4] == b"\x89PNG", out.stderr
+    with pytest.raises(ConfigError, match="eval.classifier = '/nonexistent.safetensors'"):
+        train(load_config(GANRunConfig, "configs/gan_digits.toml",
+                          overrides=["eval.classifier=\"/nonexistent.safetensors\""]), tmp_path / "bad", progress=False)

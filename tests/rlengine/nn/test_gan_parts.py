@@ -17,15 +17,16 @@ from rlengine.nn import (
 )
 
 
-@pytest.mark.parametrize("size", [8, 16, 32])
-def test_dcgan_shapes_and_range(size):
-    g = DCGANGenerator(DCGANGeneratorConfig(z_dim=16, channels=1, size=size, base=8))
-    d = DCGANDiscriminator(DCGANDiscriminatorConfig(channels=1, size=size, base=8))
+@pytest.mark.parametrize("size,start,stages", [(8, 4, 1), (16, 4, 2), (32, 4, 3), (8, 2, 2)])
+def test_dcgan_shapes_and_range(size, start, stages):
+    g = DCGANGenerator(DCGANGeneratorConfig(z_dim=16, channels=1, size=size, base=8, start=start))
+    d = DCGANDiscriminator(DCGANDiscriminatorConfig(channels=1, size=size, base=8, start=start))
     x = g(torch.randn(4, 16))
     assert x.shape == (4, 1, size, size) and x.min() >= -1 and x.max() <= 1
     assert d(x).shape == (4,)
-    convs = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
-    assert len(convs) == {8: 1, 16: 2, 32: 3}[size] and all(c.stride == (2, 2) for c in convs)
+    for net, kind in ((g, torch.nn.ConvTranspose2d), (d, torch.nn.Conv2d)):
+        convs = [m for m in net.modules() if isinstance(m, kind)]
+        assert len(convs) == stages and all(c.stride == (2, 2) for c in convs)
 
 
 def test_spectral_norm_bounds_the_discriminator_layers():
@@ -42,7 +43,7 @@ def test_spectral_norm_bounds_the_discriminator_layers():
 
 
 def test_bad_configs_are_named():
-    with pytest.raises(ValueError, match="DCGANGeneratorConfig.size must be 8, 16, 32, 64"):
+    with pytest.raises(ValueError, match=r"DCGANGeneratorConfig.size must be 4 times a power of two >= 2 \(8, 16"):
         DCGANGeneratorConfig(size=28)
     with pytest.raises(TypeError, match="MLPDiscriminatorConfig.spectral_norm must be true or false"):
         MLPDiscriminatorConfig(spectral_norm="yes")
