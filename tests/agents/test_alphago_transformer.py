@@ -101,7 +101,7 @@ def test_transformer_policy_learns_and_round_trips(trained9):
     torch.testing.assert_close(net(x), fresh.eval()(x))
 
 
-def test_transformer_policy_plays_over_gtp(trained9, rlengine_cmd):
+def test_transformer_policy_plays_over_gtp_as_policy_and_mcts(trained9, rlengine_cmd):
     _, run, _ = trained9
     script = "boardsize 9\nclear_board\ngenmove b\ngenmove w\ngenmove b\ngenmove w\nquit\n"
     out = subprocess.run(rlengine_cmd + ["gtp", "--player", f"policy:{run}", "--size", "9"], input=script,
@@ -113,6 +113,13 @@ def test_transformer_policy_plays_over_gtp(trained9, rlengine_cmd):
 
     points = [coords.from_gtp(replies[i].removeprefix("= ").strip(), 9) for i in (2, 3, 4, 5)]
     assert all(p < 81 for p in points) and len(set(points)) == 4  # four stones on four points
+    # the search player takes the same checkpoint for its priors
+    out = subprocess.run(rlengine_cmd + ["gtp", "--player", f"mcts:{run},sims=16", "--size", "9"],
+                         input="boardsize 9\nclear_board\ngenmove b\ngenmove w\nquit\n", capture_output=True,
+                         text=True, timeout=120)
+    replies = [r for r in out.stdout.split("\n\n") if r.strip()]
+    assert out.returncode == 0 and len(replies) == 5 and all(r.startswith("=") for r in replies), out.stderr
+    assert coords.from_gtp(replies[2].removeprefix("= ").strip(), 9) < 81
 
 
 def test_a_config_that_disagrees_with_the_checkpoint_is_named(trained9, tmp_path):
