@@ -3,7 +3,9 @@
 ``runs/<name>/checkpoints/step-000001000/`` holds
 
 - ``model.safetensors``: every named tensor group (``online.*``, ``target.*``);
-- ``optim.pt``: optimizer state, read back with ``torch.load(weights_only=True)``;
+- ``optim.safetensors`` + ``optim.json``: optimizer state without pickle, its tensors in the first and
+  its structure and scalars in the second (``optim.pt`` of older checkpoints is still read, with
+  ``torch.load(weights_only=True)``);
 - ``state.json``: counters, RNG states and the agent's name;
 - ``config.toml``: the resolved run config;
 - ``replay/`` (optional): the replay buffer's arrays, one ``.npy`` file each, read back memory-mapped so
@@ -81,7 +83,9 @@ def save_checkpoint(directory: str | Path, step: int, *, agent: str, tensors: di
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp / "model.safetensors"),
                   metadata={"format": str(FORMAT_VERSION), "agent": agent, "step": str(step)})
         if optimizer is not None:
-            torch.save(optimizer, tmp / "optim.pt")
+            structure, optim_tensors = _flatten(optimizer)
+            save_file(optim_tensors, str(tmp / "optim.safetensors"))
+            (tmp / "optim.json").write_text(json.dumps(structure))
         full_state = dict(state, step=int(step), agent=agent, format=FORMAT_VERSION)
         (tmp / "state.json").write_text(json.dumps(full_state, indent=1, sort_keys=True))
         (tmp / "config.toml").write_text(config_toml)
@@ -105,6 +109,58 @@ def save_checkpoint(directory: str | Path, step: int, *, agent: str, tensors: di
     return final
 
 
+def _flatten(obj: Any, tensors: dict[str, torch.Tensor] | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
+    """A nested optimizer state (dicts with int or str keys, lists, tensors, scalars) as (JSON-able structure,
+    tensors by name): a dict becomes ``{"dict": [[key, value], ...]}``, a tuple ``{"tuple": [...]}``, a tensor
+    ``{"tensor": name}``."""
+    tensors = {} if tensors is None else tensors
+    if isinstance(obj, torch.Tensor):
+        name = f"t{len(tensors)}"
+        tensors[name] = obj.detach().contiguous().cpu()
+        return {"tensor": name}, tensors
+    if isinstance(obj, dict):
+        items = []
+        for key, value in obj.items():
+            if not isinstance(key, (int, str)):
+                raise TypeError(f"optimizer state key {key!r}: only int and str keys can be stored")
+            items.append([key, _flatten(value, tensors)[0]])
+        return {"dict": items}, tensors
+    if isinstance(obj, tuple):
+        return {"tuple": [_flatten(v, tensors)[0] for v in obj]}, tensors
+    if isinstance(obj, list):
+        return [_flatten(v, tensors)[0] for v in obj], tensors
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj, tensors
+    raise TypeError(f"optimizer state value of type {type(obj).__name__} cannot be stored without pickle")
+
+
+def _unflatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, dict) and "tensor" in obj:
+        return tensors[obj["tensor"]]
+    if isinstance(obj, dict) and "tuple" in obj:
+        return tuple(_unflatten(v, tensors) for v in obj["tuple"])
+    if isinstance(obj, dict):
+        return {key: _unflatten(value, tensors) for key, value in obj["dict"]}
+    if isinstance(obj, list):
+        return [_unflatten(v, tensors) for v in obj]
+    return obj
+
+
+def _read_optimizer(path: Path) -> dict:
+    try:
+        structure = json.loads((path / "optim.json").read_text())
+        tensors = load_file(str(path / "optim.safetensors"))
+        return _unflatten(structure, tensors)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path / 'optim.safetensors'}: missing (optim.json is there)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path / 'optim.json'}: corrupt: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path / 'optim.json'}: does not match optim.safetensors: {exc!r}") from None
+    except (SafetensorError, OSError, RuntimeError) as exc:
+        raise CheckpointError(f"{path / 'optim.safetensors'}: corrupt: {exc}") from None
+
+
 def _prune(directory: Path, keep: int) -> None:
     steps = sorted(p for p in directory.glob("step-*") if p.is_dir())
     for old in steps[:-keep] if keep > 0 else []:
@@ -126,10 +182,15 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
 
 
 def find_checkpoint(path: str | Path) -> Path:
-    """A checkpoint folder from a checkpoint, a ``checkpoints/`` folder or a run directory."""
+    """A checkpoint folder from a checkpoint, a ``checkpoints/`` folder, its ``latest`` pointer or a run directory."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} not found")
+    if path.is_file() and path.name == "latest":  # the pointer training writes: follow it
+        target = path.parent / path.read_text().strip()
+        if not (target / "state.json").exists():
+            raise CheckpointError(f"{path}: points to {target.name}, which is not a complete checkpoint")
+        return target
     if (path / "state.json").exists():
         return path
     for directory in (path, path / "checkpoints"):
@@ -164,7 +225,9 @@ def load_checkpoint(path: str | Path, *, with_replay: bool = False) -> Checkpoin
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path / 'model.safetensors'}: corrupt: {exc}") from None
     optimizer = None
-    if (path / "optim.pt").exists():
+    if (path / "optim.json").exists():
+        optimizer = _read_optimizer(path)
+    elif (path / "optim.pt").exists():  # checkpoints written before optim.json
         try:
             optimizer = torch.load(path / "optim.pt", map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises several types for a damaged file

@@ -75,9 +75,56 @@ def test_optimizer_state_is_not_unpickled_blindly(tmp_path):
         def __reduce__(self):
             return (print, ("pwned",))
 
+    for name in ("optim.json", "optim.safetensors"):  # as a checkpoint written before them
+        (path / name).unlink()
     (path / "optim.pt").write_bytes(pickle.dumps(Evil()))
     with pytest.raises(CheckpointError, match=r"optim\.pt: corrupt"):
         load_checkpoint(path)
+
+
+def test_optimizer_state_round_trips_without_pickle(tmp_path):
+    """Adam's state (int keys, tensors, float and bool scalars, None) and a nested pair of optimizers are
+    stored as safetensors + JSON and come back equal; a damaged file is named."""
+    torch.manual_seed(0)
+    g, d = torch.nn.Linear(3, 2), torch.nn.Linear(2, 1)
+    opts = {"g": torch.optim.Adam(g.parameters(), lr=1e-3, amsgrad=True), "d": torch.optim.SGD(d.parameters(), lr=0.1,
+                                                                                                momentum=0.9)}
+    for _ in range(3):
+        loss = d(g(torch.randn(4, 3))).sum()
+        for o in opts.values():
+            o.zero_grad()
+        loss.backward()
+        for o in opts.values():
+            o.step()
+    state = {k: o.state_dict() for k, o in opts.items()}
+    path = save_checkpoint(tmp_path, 3, agent="test", tensors={"x": torch.zeros(1)}, optimizer=state, state={},
+                           config_toml="")
+    assert sorted(p.name for p in path.iterdir()) == ["config.toml", "model.safetensors", "optim.json",
+                                                      "optim.safetensors", "state.json"]
+    back = load_checkpoint(path).optimizer
+    assert set(back) == {"g", "d"} and set(back["g"]["state"]) == {0, 1}  # int keys survive
+    for k in ("g", "d"):
+        assert back[k]["param_groups"] == state[k]["param_groups"]
+        for pid, entry in state[k]["state"].items():
+            for name, value in entry.items():
+                torch.testing.assert_close(back[k]["state"][pid][name], value)
+    fresh = torch.optim.Adam(torch.nn.Linear(3, 2).parameters())
+    fresh.load_state_dict(back["g"])  # what a resume does
+    (path / "optim.json").write_text('{"dict": [["state", {"tensor": "t999"}]]}')
+    with pytest.raises(CheckpointError, match=r"optim\.json: does not match optim\.safetensors"):
+        load_checkpoint(path)
+    (path / "optim.json").write_text("{cut")
+    with pytest.raises(CheckpointError, match=r"optim\.json: corrupt"):
+        load_checkpoint(path)
+
+
+def test_the_latest_pointer_is_followed(tmp_path):
+    for step in (5, 10):
+        _save(tmp_path / "checkpoints", step, torch.nn.Linear(3, 2))
+    assert load_checkpoint(tmp_path / "checkpoints" / "latest").step == 10
+    (tmp_path / "checkpoints" / "latest").write_text("step-000000000099\n")
+    with pytest.raises(CheckpointError, match=r"latest: points to step-000000000099, which is not a complete"):
+        load_checkpoint(tmp_path / "checkpoints" / "latest")
 
 
 def test_run_dir_refuses_another_config_and_metrics_drop_lines_after_resume(tmp_path):
