@@ -37,8 +37,11 @@ VALUE_PREFIX = "value"  # tensor-name prefix of the value network's weights
 
 
 def _read(path: str | Path, configs: dict[str, type], what: str):
-    """(checkpoint, config) of a checkpoint whose agent is one of ``configs``; CheckpointError names the path."""
-    ckpt = load_checkpoint(path)
+    """(checkpoint, config) of a checkpoint (or shipped weights' name) whose agent is one of ``configs``;
+    CheckpointError names the path."""
+    from agents.alphago.weights import resolve
+
+    ckpt = load_checkpoint(resolve(path))
     config_class = configs.get(ckpt.agent)
     if config_class is None:
         raise CheckpointError(f"{ckpt.path}: a checkpoint of agent {ckpt.agent!r}, not {what} "

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from agents.alphago.checkpoint import load_policy, load_value
-from agents.alphago.spec import parse_player_spec
+from agents.alphago.spec import parse_player_spec, parse_spec_arg
 from games.go import _core
 from games.go import batch as go_batch
 from games.go.board import BLACK, EMPTY, Position, Rules
@@ -546,6 +546,13 @@ def make_mcts_player(arg: str = "", *, seed: int | None = None) -> MCTSPlayer:
     phase); ``tromp-taylor`` scores the board as it stands."""
     usage = ("mcts:CHECKPOINT[,value=VALUE][,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R][,c_puct=C]"
              "[,batch=B][,expand=E][,scoring=area|tromp-taylor]")
+    from agents.alphago.weights import PRESETS
+
+    name = arg.split(",", 1)[0]
+    if name in PRESETS and not Path(name).exists():  # a shipped player: its options, then the spec's own
+        policy, preset = PRESETS[name]
+        _, own = parse_spec_arg(arg)
+        arg = ",".join([policy, *(f"{k}={v}" for k, v in {**preset, **own}.items())])
     path, options = parse_player_spec("mcts", arg, _OPTION_TYPES, usage=usage)
     kw = {"lam" if key == "lambda" else key: value for key, value in options.items()}
     return MCTSPlayer(path, MCTSOptions(**kw), seed=seed)

@@ -267,7 +267,9 @@ def load_rollout(path: str | os.PathLike) -> R.RolloutPolicy:
     """
     from safetensors import safe_open
 
-    path = Path(path)
+    from agents.alphago.weights import resolve
+
+    path = Path(resolve(path))
     if not path.is_file():
         raise FileNotFoundError(f"rollout weights file not found: {path}")
     try:
