@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("RLENGINE_DATA") or REPO.parent / "shared" / "data")  # data sets: $RLENGINE_DATA
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
 
 
@@ -54,7 +54,7 @@ def go9_archive() -> Path:
 @pytest.fixture(scope="session")
 def ray_session():
     """One real local Ray instance for the whole test session: ``ray.init(num_cpus=2)``, no dashboard
-    (DESIGN.md §4).  Multi-node tests start their own ``ray.cluster_utils.Cluster``
+    (ARCHITECTURE.md, "Tests").  Multi-node tests start their own ``ray.cluster_utils.Cluster``
     in a subprocess, so they do not disturb it."""
     ray = pytest.importorskip("ray")
     if not ray.is_initialized():

@@ -1,4 +1,4 @@
-"""The import arrows of DESIGN.md: games -> never torch or agents; rlengine -> never agents."""
+"""The import arrows of ARCHITECTURE.md: games -> never torch or agents; rlengine -> never agents."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ until the game is over.  ``rlengine match``, ``rlengine selfplay``,
 ``rlengine watch``, ``rlengine play`` and batched MCTS self-play all keep
 their games in a ``Game``; none has a loop of its own for the rules of the end.
 
-The end of a game (DESIGN.md, rule 5):
+The end of a game (ARCHITECTURE.md, "One game loop"):
 
 - **Two passes** end normal play.  With ``cleanup=True`` (the default, for
   games between engines) a **cleanup phase** follows, as on KGS: play goes
