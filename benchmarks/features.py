@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -34,7 +35,9 @@ from games.go import Position, Rules, _core
 from games.go import features as F
 from games.go.sgf import iter_games
 
-ARCHIVE = Path("/work/shared/data/go/tom-9d-19x19.tar.gz")
+from _data import data_path  # benchmarks/_data.py (the script's folder is on sys.path)
+
+ARCHIVE = "go/tom-9d-19x19.tar.gz"  # under $RLENGINE_DATA unless --archive is given
 
 
 def _archive_stream(path: Path, num_games: int):
@@ -137,15 +140,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.5, help="time per measurement (default 1.5)")
     parser.add_argument("--games", type=int, default=200, help="games per board size (default 200)")
     parser.add_argument("--samples", type=int, default=2048, help="positions per batch (default 2048)")
-    parser.add_argument("--archive", type=Path, default=ARCHIVE, help="19x19 SGF archive")
+    parser.add_argument("--archive", type=Path, default=None,
+                        help=f"19x19 SGF archive (default: $RLENGINE_DATA/{ARCHIVE})")
     parser.add_argument("--sizes", type=int, nargs="+", default=[9, 13, 19])
     args = parser.parse_args()
+    if args.archive is None and os.environ.get("RLENGINE_DATA"):
+        args.archive = data_path(None, ARCHIVE, flag="--archive")
+    if args.archive is not None and not args.archive.exists():
+        raise SystemExit(f"{args.archive}: not found (--archive)")
 
     default_threads = numba.get_num_threads()
     result: dict = {"threads_parallel": default_threads, "samples_per_batch": args.samples, "positions_per_s": {}}
     for size in args.sizes:
         t0 = time.perf_counter()
-        if size == 19 and args.archive.exists():
+        if size == 19 and args.archive is not None:  # else (no archive given) random-playout games
             pts, cols, off = _archive_stream(args.archive, args.games)
             source = args.archive.name
         else:

@@ -63,7 +63,8 @@ def train_rate(stream: sl_data.GameStream, batch: int, seconds: float, encoder: 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="../shared/data/go/tom-9d-19x19.tar.gz")
+    p.add_argument("--data", default=None, help="SGF file, directory or archive (default: "
+                   "$RLENGINE_DATA/go/tom-9d-19x19.tar.gz)")
     p.add_argument("--size", type=int, default=19)
     p.add_argument("--games", type=int, default=300)
     p.add_argument("--batch", type=int, default=256)
@@ -73,7 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     device = torch.device(args.device)
-    stream = sl_data.convert(args.data, args.size, max_games=args.games)
+    from _data import data_path  # benchmarks/_data.py (the script's folder is on sys.path)
+
+    stream = sl_data.convert(data_path(args.data, "go/tom-9d-19x19.tar.gz"), args.size, max_games=args.games)
     out = {"device": str(device), "torch_threads": torch.get_num_threads(), "batch": args.batch,
            "games": stream.num_games,
            "sampler_positions_per_s": round(sampler_rate(stream, args.batch, args.seconds, args.encoder))}

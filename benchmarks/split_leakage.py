@@ -1,6 +1,6 @@
 """How many validation / test positions of an SL config's game split also occur in its training split.
 
-    python benchmarks/split_leakage.py configs/go9_sl.toml --set 'data.path="../shared/data/go/gnugo-9x9-l10.tar.gz"'
+    python benchmarks/split_leakage.py configs/go9_sl.toml --set 'data.path="${RLENGINE_DATA}/go/gnugo-9x9-l10.tar.gz"'
 
 The split is by game (``agents.alphago.data.game_split``), but games that share openings share positions:
 the 9x9 GNU Go games start with 0-4 random moves and then follow GNU Go's deterministic play for long

@@ -17,8 +17,10 @@ import typing
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["ConfigError", "check", "check_device", "from_dict", "load_config", "parse_overrides", "read_toml", "to_dict",
-           "to_toml"]
+__all__ = ["DATA_ENV", "ConfigError", "check", "check_device", "expand_path", "from_dict", "load_config",
+           "parse_overrides", "read_toml", "to_dict", "to_toml"]
+
+DATA_ENV = "RLENGINE_DATA"  # the folder of a user's data sets (e.g. go/tom-9d-19x19.tar.gz), for configs and benchmarks
 
 
 class ConfigError(ValueError):
@@ -36,6 +38,22 @@ def check_device(device: str, key: str = "run.device") -> None:
     """``auto``, ``cpu`` or ``cuda[:N]``."""
     check(device in ("auto", "cpu") or device.startswith("cuda"), key,
           f"expected auto, cpu or cuda[:N], got {device!r}")
+
+
+def expand_path(value: str, key: str) -> str:
+    """A config path with ``$VAR`` / ``${VAR}`` expanded from the environment (configs name data as
+    ``${RLENGINE_DATA}/go/...``, so that no path outside the repository is written into them); ConfigError
+    names the key and the variable when it is not set."""
+    import os
+    import re
+
+    for name in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", value):
+        if name not in os.environ:
+            hint = (f" (the folder that holds your data sets, e.g. go/tom-9d-19x19.tar.gz)" if name == DATA_ENV
+                    else "")
+            raise ConfigError(f"{key} = {value!r}: the environment variable {name} is not set{hint}; set it, "
+                              f"or give {key} a path")
+    return os.path.expandvars(value)
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:

@@ -37,7 +37,8 @@ class RunSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    path: str = "../shared/data/go/tom-9d-19x19.tar.gz"  # SGF file, directory, .tar.gz or .zip (relative to cwd)
+    # SGF file, directory, .tar.gz or .zip (relative to cwd); $VAR / ${VAR} come from the environment
+    path: str = "${RLENGINE_DATA}/go/tom-9d-19x19.tar.gz"
     board_size: int = 19  # games of other sizes are skipped
     val_fraction: float = 0.02  # of games (split by game, fixed by split_seed)
     test_fraction: float = 0.02

@@ -24,7 +24,7 @@ from agents.alphago import data as sl_data
 from agents.alphago.checkpoint import AGENT_NAME, load_policy, resume_training, save_training
 from agents.alphago.config import SLRunConfig
 from agents.alphago.nets import build_policy_net
-from rlengine.config import ConfigError, to_toml
+from rlengine.config import ConfigError, expand_path, to_toml
 from rlengine.runtime import MetricsLogger, RunDir, pick_device
 from rlengine.seeding import derive_seed, seed_everything
 
@@ -159,7 +159,7 @@ def supervised_loop(net: nn.Module, optimizer: torch.optim.Optimizer, sampler: s
 def prepare_data(cfg: SLRunConfig, *, progress: bool = True) -> Path:
     d = cfg.data
     try:
-        return sl_data.prepare_shards(d.path, d.board_size, d.cache_dir, seed=d.split_seed,
+        return sl_data.prepare_shards(expand_path(d.path, "data.path"), d.board_size, d.cache_dir, seed=d.split_seed,
                                       val_fraction=d.val_fraction, test_fraction=d.test_fraction,
                                       max_games=d.max_games, progress=progress)
     except FileNotFoundError as exc:

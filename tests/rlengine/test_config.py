@@ -48,3 +48,31 @@ def test_overrides_and_round_trip(tmp_path):
 def test_shipped_configs_load(name):
     cfg = load_config(DQNRunConfig, f"configs/{name}.toml")
     assert cfg.run.name == name
+
+
+def test_config_paths_take_environment_variables_and_name_a_missing_one(monkeypatch, tmp_path):
+    from rlengine.config import expand_path
+
+    monkeypatch.setenv("RLENGINE_DATA", str(tmp_path))
+    assert expand_path("${RLENGINE_DATA}/go/a.tar.gz", "data.path") == f"{tmp_path}/go/a.tar.gz"
+    assert expand_path("plain/path.sgf", "data.path") == "plain/path.sgf"
+    monkeypatch.delenv("RLENGINE_DATA")
+    with pytest.raises(ConfigError, match=r"data.path = '\$\{RLENGINE_DATA\}/go/a.tar.gz': the environment variable "
+                                          r"RLENGINE_DATA is not set \(the folder that holds your data sets"):
+        expand_path("${RLENGINE_DATA}/go/a.tar.gz", "data.path")
+
+
+def test_the_sl_config_names_its_data_through_the_environment(monkeypatch, tmp_path):
+    """configs/go19_sl.toml holds no path outside the repository: its archive comes from $RLENGINE_DATA."""
+    from agents.alphago import SLRunConfig
+    from agents.alphago.sl import prepare_data
+    from rlengine.config import load_config
+
+    cfg = load_config(SLRunConfig, "configs/go19_sl.toml", overrides=[f'data.cache_dir="{tmp_path}"'])
+    assert cfg.data.path == "${RLENGINE_DATA}/go/tom-9d-19x19.tar.gz"
+    monkeypatch.delenv("RLENGINE_DATA", raising=False)
+    with pytest.raises(ConfigError, match="RLENGINE_DATA is not set"):
+        prepare_data(cfg, progress=False)
+    monkeypatch.setenv("RLENGINE_DATA", str(tmp_path))
+    with pytest.raises(ConfigError, match=f"data.path: .*{tmp_path}/go/tom-9d-19x19.tar.gz"):
+        prepare_data(cfg, progress=False)  # set, but the archive is not there: named
