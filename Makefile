@@ -38,10 +38,12 @@ full: install
 	$(VENV)/bin/rlengine train configs/go9_rl.toml
 	$(VENV)/bin/rlengine train configs/go9_value.toml
 	$(VENV)/bin/rlengine tournament --name full --games 10 --player random --player sl=policy:go9-sl \
-	  --player rl=policy:runs/go9_rl/pool/step-000000000100 --player "mcts=mcts:go9-sl,rollout=go9-rollout,sims=200,expand=4" \
+	  --player rl=policy:runs/go9_rl/pool/step-000000000100 \
+	  --player "mcts=mcts:go9-sl,rollout=go9-rollout,sims=200,expand=4" \
 	  --player "mcts-value=mcts:go9-sl,value=runs/go9_value,rollout=go9-rollout,sims=200,expand=4" \
 	  --anchor sl=0 --random-opening 4 --workers 2 --size 9 --komi 7.5 --seed 0 --out runs/go9_full_tournament
-	@echo "Play the search with your value network: $(VENV)/bin/rlengine play --opponent mcts:go9-sl,value=runs/go9_value,rollout=go9-rollout,seconds=1"
+	@echo "Play the search with your value network:"
+	@echo "  $(VENV)/bin/rlengine play --opponent mcts:go9-sl,value=runs/go9_value,rollout=go9-rollout,seconds=1"
 
 # GNU Go 3.8 is the rules oracle of the differential tests; installed with apt when missing.
 gnugo:
