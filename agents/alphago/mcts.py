@@ -552,6 +552,8 @@ def make_mcts_player(arg: str = "", *, seed: int | None = None) -> MCTSPlayer:
     if name in PRESETS and not Path(name).exists():  # a shipped player: its options, then the spec's own
         policy, preset = PRESETS[name]
         _, own = parse_spec_arg(arg)
+        if own.keys() & {"sims", "seconds"}:  # the spec's own budget replaces the preset's
+            preset = {k: v for k, v in preset.items() if k not in ("sims", "seconds")}
         arg = ",".join([policy, *(f"{k}={v}" for k, v in {**preset, **own}.items())])
     path, options = parse_player_spec("mcts", arg, _OPTION_TYPES, usage=usage)
     kw = {"lam" if key == "lambda" else key: value for key, value in options.items()}

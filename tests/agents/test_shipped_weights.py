@@ -44,6 +44,12 @@ def test_the_names_load_and_a_local_path_of_the_same_name_wins(tmp_path, monkeyp
     assert sl_cfg.board_size == rl_cfg.board_size == value_cfg.board_size == 9
     assert load_rollout("go9-rollout").weights.size > 0
     assert set(PRESETS) == {"go9"} and PRESETS["go9"][0] in NAMES
+    from agents.alphago.mcts import make_mcts_player
+
+    preset = make_mcts_player("go9", seed=0).options
+    assert (preset.seconds, preset.sims, preset.expand, preset.rollout) == (1.0, None, 4, "go9-rollout")
+    own = make_mcts_player("go9,sims=50,expand=2", seed=0).options  # the spec's budget replaces the preset's
+    assert (own.seconds, own.sims, own.expand) == (None, 50, 2)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "go9-sl").mkdir()  # a folder of that name in the working directory is taken as the path
     from rlengine.runtime import CheckpointError

@@ -3,7 +3,8 @@
 Each name works wherever a checkpoint or weights path does (``policy:go9-rl``, ``mcts:go9-sl``,
 ``value=go9-value``, ``rollout=go9-rollout``, ``rl.init = "go9-sl"``), unless a file or folder of that name
 exists in the working directory, which then wins. ``mcts:go9`` is the strongest shipped player: a preset of
-``mcts:`` options (see ``PRESETS``) that the spec's own options override.
+``mcts:`` options (see ``PRESETS``) that the spec's own options override (a ``sims`` or ``seconds`` replaces
+the preset's budget: ``mcts:go9,sims=200`` searches 200 simulations a move, with no time limit).
 """
 
 from __future__ import annotations
