@@ -59,15 +59,22 @@ class RunDir:
                     raise ConfigError(f"{self.config_path}: unreadable: {exc}") from None
                 old = {}
             new = _flatten(tomllib.loads(config_toml))
-            diffs = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+            # the stored config is the resolved one (every field), so a key on one side only is a field that a
+            # newer (or older) version of the code added (or dropped): not a change of this run's settings
+            other_version = sorted(set(old) ^ set(new)) if old else []
+            for k in other_version:
+                log.info("%s: config key %s only in the %s config (a field of another version)", self.path, k,
+                         "new" if k in new else "stored")
+            diffs = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) & set(new))
                      if old.get(k) != new.get(k)]
             fixed = [d for d in diffs if d.split(":", 1)[0] not in may_change]
             if fixed and resume is not None:
                 raise ConfigError(f"{self.config_path}: this run directory was started with another config "
                                   f"({'; '.join(fixed[:5])}); use another --run-dir or the same config"
                                   + (f" (only {', '.join(may_change)} may change on a resume)" if may_change else ""))
-            if diffs and resume is not None:
-                log.info("%s: resuming with %s", self.path, "; ".join(diffs))
+            if (diffs or other_version) and resume is not None:
+                if diffs:
+                    log.info("%s: resuming with %s", self.path, "; ".join(diffs))
                 atomic_write_text(self.config_path, config_toml)
                 return resume
             if diffs:

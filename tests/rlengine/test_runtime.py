@@ -137,6 +137,13 @@ def test_run_dir_refuses_another_config_and_metrics_drop_lines_after_resume(tmp_
     assert run.prepare("[dqn]\nlr = 0.3\n").name == "step-000000000010"
     with pytest.raises(ConfigError, match=r"another config \(dqn\.lr: 0\.3 -> 0\.2\)"):
         run.prepare("[dqn]\nlr = 0.2\n")
+    # a field that a newer version of the code added (the stored config is the resolved one, so a key it
+    # lacks is new, not a change): the run resumes, and the stored config takes the new field
+    assert run.prepare("[dqn]\nlr = 0.3\nheads = 4\n").name == "step-000000000010"
+    assert "heads = 4" in run.config_path.read_text()
+    with pytest.raises(ConfigError, match=r"dqn\.heads: 4 -> 8"):
+        run.prepare("[dqn]\nlr = 0.3\nheads = 8\n")
+    run.config_path.write_text("[dqn]\nlr = 0.3\n")
     with open(run.metrics_path, "w") as f:
         f.write('{"step": 7}\n')  # from a start that died before its first checkpoint
     m = MetricsLogger(run, tensorboard=False)  # a fresh start drops it
