@@ -151,6 +151,7 @@ def test_digits_scorer_on_sets_with_known_answers(digits_classifier):
     assert noise["fd_ratio"] > 20, noise
 
 
+@pytest.mark.slow  # about a minute; `make test` and CI run it
 def test_dcgan_digits_run_improves_and_stores_its_scorer(digits_classifier, tmp_path, rlengine_cmd):
     """A short DCGAN run on the digits (configs/gan_digits.toml, 600 steps): the Fréchet ratio falls and every
     class appears; the checkpoint carries the classifier, so eval and watch need nothing else."""

@@ -75,6 +75,7 @@ def test_each_shipped_player_plays_a_full_game_over_gtp(spec, tmp_path):
     assert "RE[" in sgf and sgf.count(";B[") >= 5, sgf[:300]
 
 
+@pytest.mark.slow  # ten games; `make test` and CI run it
 def test_the_strongest_shipped_player_beats_random_10_of_10(tmp_path):
     """``mcts:go9`` at 200 simulations a move (its own budget is one second a move), over GTP."""
     gtp = f"gtp:{sys.executable} -m rlengine.cli gtp --player mcts:go9,sims=200 --size 9"
