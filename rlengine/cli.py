@@ -404,8 +404,8 @@ def _add_play_parser(sub) -> None:
                     "help, quit. Two passes end the game, scored by area (Tromp-Taylor; stones the agent judges "
                     "dead are removed when it can estimate ownership). The game is saved as SGF on exit, also "
                     "after quit, end of input (Ctrl-D) or Ctrl-C. The game goes to stdout, logs to stderr.",
-        epilog="examples: rlengine play; rlengine play --opponent random --size 9 --seed 1; rlengine play --opponent "
-               "'gtp:/usr/games/gnugo --mode gtp --level 1' --color white --handicap 2")
+        epilog="examples: rlengine play; rlengine play --opponent random --size 9 --seed 1; "
+               "rlengine play --opponent 'gtp:/usr/games/gnugo --mode gtp --level 1' --color white --handicap 2")
     pa.add_argument("--opponent", default="mcts:go9", metavar="SPEC",
                     help="the agent's player spec: random, policy:CHECKPOINT, mcts:CHECKPOINT[,sims=N], "
                          "gtp:COMMAND; names of the shipped 9x9 weights work as checkpoints (go9-sl, go9-rl; "

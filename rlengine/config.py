@@ -20,7 +20,7 @@ from typing import Any, Mapping
 __all__ = ["DATA_ENV", "ConfigError", "check", "check_device", "expand_path", "from_dict", "load_config",
            "parse_overrides", "read_toml", "to_dict", "to_toml"]
 
-DATA_ENV = "RLENGINE_DATA"  # the folder of a user's data sets (e.g. go/tom-9d-19x19.tar.gz), for configs and benchmarks
+DATA_ENV = "RLENGINE_DATA"  # the folder of a user's data sets (e.g. go/tom-9d-19x19.tar.gz)
 
 
 class ConfigError(ValueError):
@@ -49,8 +49,7 @@ def expand_path(value: str, key: str) -> str:
 
     for name in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", value):
         if name not in os.environ:
-            hint = (f" (the folder that holds your data sets, e.g. go/tom-9d-19x19.tar.gz)" if name == DATA_ENV
-                    else "")
+            hint = " (the folder that holds your data sets, e.g. go/tom-9d-19x19.tar.gz)" if name == DATA_ENV else ""
             raise ConfigError(f"{key} = {value!r}: the environment variable {name} is not set{hint}; set it, "
                               f"or give {key} a path")
     return os.path.expandvars(value)
