@@ -36,6 +36,7 @@ from games.go import features as F
 from games.go.sgf import iter_games
 
 from _data import data_path  # benchmarks/_data.py (the script's folder is on sys.path)
+from rlengine.config import DATA_ENV
 
 ARCHIVE = "go/tom-9d-19x19.tar.gz"  # under $RLENGINE_DATA unless --archive is given
 
@@ -144,7 +145,7 @@ def main() -> None:
                         help=f"19x19 SGF archive (default: $RLENGINE_DATA/{ARCHIVE})")
     parser.add_argument("--sizes", type=int, nargs="+", default=[9, 13, 19])
     args = parser.parse_args()
-    if args.archive is None and os.environ.get("RLENGINE_DATA"):
+    if args.archive is None and os.environ.get(DATA_ENV):
         args.archive = data_path(None, ARCHIVE, flag="--archive")
     if args.archive is not None and not args.archive.exists():
         raise SystemExit(f"{args.archive}: not found (--archive)")

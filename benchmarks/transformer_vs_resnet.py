@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     from rlengine.plots import plot_runs, read_metrics
 
     dirs = []
+    infos = networks(args.size)  # the FLOP-matching search, once for all kinds
     for kind in KINDS:
         d = run_dir(args, kind)
         if not (d / "checkpoints").exists():
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows = [r for r in read_metrics(d) if "samples_per_s" in r]
         test = sl.evaluate(d, episodes=args.test_positions)
-        info = networks(args.size)[kind]
+        info = infos[kind]
         print(json.dumps({"size": args.size, "kind": kind, "test_top1": round(test["top1"], 4),
                           "test_top5": round(test["top5"], 4), "test_positions": test["positions"],
                           "test_games": test["games"], "train_positions": rows[-1]["positions"] if rows else None,

@@ -155,9 +155,9 @@ class DigitsScorer:
 
     @torch.no_grad()
     def __call__(self, images: np.ndarray, *, min_count: int = 1) -> dict:
-        x = torch.as_tensor(images, dtype=torch.float32)
-        counts = np.bincount(self.classifier(x).argmax(1).numpy(), minlength=10)
-        feats = self.features(images)
+        features = self.classifier.features(torch.as_tensor(images, dtype=torch.float32))  # [N, F]
+        counts = np.bincount(self.classifier.out(features).argmax(1).numpy(), minlength=10)  # the logits' head
+        feats = features.numpy()
         sets = max(1, len(feats) // self.set_size)
         fds = [frechet_distance(feats[i * self.set_size:(i + 1) * self.set_size], self.train_features)
                for i in range(sets)]
