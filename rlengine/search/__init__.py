@@ -6,7 +6,7 @@ every tree to one injected ``evaluate`` call per step.  See ``_kernels`` for the
 tree layout and the value convention (values flip sign per ply).
 """
 
-from rlengine.search._forest import Evaluation, Forest, SearchConfig, SearchStats, search
+from rlengine.search._forest import FINAL_RULES, Evaluation, Forest, SearchConfig, SearchStats, search
 from rlengine.search._kernels import NO_ACTION, NO_NODE, NOT_EXPANDED
 
-__all__ = ["Evaluation", "Forest", "NO_ACTION", "NO_NODE", "NOT_EXPANDED", "SearchConfig", "SearchStats", "search"]
+__all__ = ["FINAL_RULES", "Evaluation", "Forest", "NO_ACTION", "NO_NODE", "NOT_EXPANDED", "SearchConfig", "SearchStats", "search"]

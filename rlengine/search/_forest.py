@@ -23,7 +23,9 @@ import numpy as np
 
 from rlengine.search import _kernels as K
 
-__all__ = ["Evaluation", "Forest", "SearchConfig", "SearchStats", "search"]
+__all__ = ["FINAL_RULES", "Evaluation", "Forest", "SearchConfig", "SearchStats", "search"]
+
+FINAL_RULES = ("visits", "lcb")  # SearchConfig.final: the move-choice rules (_kernels.FINAL_VISITS, FINAL_LCB)
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,15 @@ class SearchConfig:
     """Selection and batching settings (AlphaGo's defaults where it has one)."""
 
     c_puct: float = 5.0
-    fpu: str = "parent"  # "parent": the parent's value minus fpu_reduction; "loss": -1
-    fpu_reduction: float = 0.0
+    # first-play urgency, the Q of a child with no visit: "parent": the parent's mean value for the chooser minus
+    # fpu_reduction * sqrt(sum of the priors of the children already tried) (Leela Zero); "loss": -1
+    fpu: str = "parent"
+    fpu_reduction: float = 0.0  # 0: the parent's value as it is (AlphaGo-style; Leela Zero and KataGo use ~0.2)
+    # the move to play: "visits" (the most visited child) or "lcb" (Leela Zero: the highest Q - lcb_z * s / sqrt(N)
+    # among the children with at least lcb_min_visits times the top child's visits, and at least 2)
+    final: str = "visits"
+    lcb_z: float = 1.96
+    lcb_min_visits: float = 0.1
     virtual_loss: float = 1.0  # each visit in flight counts as this much loss for the chooser
     expand_threshold: int = 1  # a leaf is expanded on this visit (1: at once)
     leaves_per_tree: int = 8  # leaves gathered per tree per network call
@@ -43,7 +52,11 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if self.fpu not in ("parent", "loss"):
             raise ValueError(f"search: fpu must be 'parent' or 'loss', got {self.fpu!r}")
-        checks = [("c_puct", self.c_puct >= 0), ("virtual_loss", self.virtual_loss >= 0),
+        if self.final not in FINAL_RULES:
+            raise ValueError(f"search: final must be {' or '.join(map(repr, FINAL_RULES))}, got {self.final!r}")
+        checks = [("c_puct", self.c_puct >= 0), ("fpu_reduction", self.fpu_reduction >= 0),
+                  ("lcb_z", self.lcb_z >= 0), ("lcb_min_visits", 0 <= self.lcb_min_visits <= 1),
+                  ("virtual_loss", self.virtual_loss >= 0),
                   ("expand_threshold", self.expand_threshold >= 1), ("leaves_per_tree", self.leaves_per_tree >= 1),
                   ("dirichlet_alpha", self.dirichlet_alpha > 0),
                   ("dirichlet_epsilon", 0 <= self.dirichlet_epsilon <= 1), ("max_depth", self.max_depth >= 1)]
@@ -84,6 +97,7 @@ class Forest:
         self.prior = np.zeros(size, np.float32)
         self.visits = np.zeros(size, np.int32)
         self.value_sum = np.zeros(size, np.float64)
+        self.value_sq = np.zeros(size, np.float64)
         self.virtual = np.zeros(size, np.int32)
         self.terminal = np.zeros(size, np.int8)
         self.terminal_value = np.zeros(size, np.float32)
@@ -96,7 +110,7 @@ class Forest:
     # ---- arrays for the kernels ---------------------------------------------------------------
     def _node_arrays(self):
         return (self.parent, self.action, self.first_child, self.num_children, self.prior, self.visits,
-                self.value_sum, self.virtual, self.terminal, self.terminal_value)
+                self.value_sum, self.value_sq, self.virtual, self.terminal, self.terminal_value)
 
     # ---- tree management ------------------------------------------------------------------------
     def reset(self, t: int) -> None:
@@ -152,6 +166,14 @@ class Forest:
         vis = self.visits[sl].copy()
         q = np.where(vis > 0, self.value_sum[sl] / np.maximum(vis, 1), np.nan)
         return self.action[sl].copy(), vis, q, self.prior[sl].copy()
+
+    def best_action(self, t: int, config: SearchConfig) -> int | None:
+        """The root's action to play under ``config.final`` (``final_child`` in ``_kernels``); None when the
+        root has no visited child."""
+        rule = K.FINAL_LCB if config.final == "lcb" else K.FINAL_VISITS
+        c = int(K.final_child(int(self.root[t]), self.first_child, self.num_children, self.visits, self.value_sum,
+                              self.value_sq, rule, float(config.lcb_z), float(config.lcb_min_visits)))
+        return None if c == K.NO_NODE else int(self.action[c])
 
     def principal_variation(self, t: int, first_action: int, max_len: int = 20) -> list[int]:
         """``first_action`` then, from its node on, the most visited child at each step."""

@@ -12,6 +12,8 @@ has the global index ``t * C + local`` and tree ``t`` owns slots
 ``visits``       completed visits N
 ``value_sum``    W: sum of backed-up values **for the player who chose the action
                  into this node** (the player to move at the parent)
+``value_sq``     sum of the squares of the backed-up values (the same for both sides): with N
+                 and W the running variance of a node's values, for the lower confidence bound
 ``virtual``      visits in flight (virtual loss), undone by backup
 ``terminal``     1 when the evaluator said the node ends the game
 ``terminal_value`` the exact value there, for the player to move at the node
@@ -37,8 +39,17 @@ was expanded, are not visits of a child), so a freshly expanded node gives
 ``S = 0``; ``max(S, 1)`` then lets the prior decide the first choice instead of
 a tie.  Under virtual loss ``Q = (W - vl * V) / (N + V)``: each visit in
 flight counts as a loss of ``vl`` for the chooser.  A child with no visits and
-none in flight gets the first-play-urgency value: the parent's own value for
-the chooser minus ``fpu_reduction`` (``FPU_PARENT``), or ``-1`` (``FPU_LOSS``).
+none in flight gets the first-play-urgency value (FPU): with ``FPU_PARENT`` the
+parent's own mean value for the chooser (``-W(n) / N(n)``) reduced as Leela Zero
+does, by ``fpu_reduction * sqrt(sum of the priors of the children visited or in
+flight)`` (so no reduction while no child has been tried; ``fpu_reduction = 0``
+is the plain parent value); with ``FPU_LOSS``, ``-1``.
+
+The move to play (``final_child``) is the most visited child (``FINAL_VISITS``)
+or, with ``FINAL_LCB`` (Leela Zero), the child with the highest lower confidence
+bound ``Q - z * s / sqrt(N)`` (``s``: the sample standard deviation of its
+backed-up values, from ``value_sq``) among the children with at least 2 visits
+and at least ``min_fraction`` of the most visited child's visits.
 """
 
 from __future__ import annotations
@@ -49,12 +60,14 @@ from numba import njit
 NO_NODE = -1  # parent of a root; "no leaf"
 NOT_EXPANDED = -1  # first_child of a leaf
 NO_ACTION = -1  # action of a root
-FPU_PARENT = 0
-FPU_LOSS = 1
+FPU_PARENT = 0  # unvisited child: the parent's value for the chooser, reduced (module docstring)
+FPU_LOSS = 1  # unvisited child: a loss (-1)
+FINAL_VISITS = 0  # the move played: the most visited child
+FINAL_LCB = 1  # the move played: the highest lower confidence bound among the well-visited children
 
 
 @njit(cache=True)
-def clear_node(n, parent, action, first_child, num_children, prior, visits, value_sum, virtual, terminal,
+def clear_node(n, parent, action, first_child, num_children, prior, visits, value_sum, value_sq, virtual, terminal,
                terminal_value, par, act, p):
     parent[n] = par
     action[n] = act
@@ -63,6 +76,7 @@ def clear_node(n, parent, action, first_child, num_children, prior, visits, valu
     prior[n] = p
     visits[n] = 0
     value_sum[n] = 0.0
+    value_sq[n] = 0.0
     virtual[n] = 0
     terminal[n] = 0
     terminal_value[n] = 0.0
@@ -86,14 +100,17 @@ def select_child(n, first_child, num_children, prior, visits, value_sum, virtual
     lo = first_child[n]
     hi = lo + num_children[n]
     s = 0
+    tried_prior = 0.0  # the prior mass of the children visited or in flight
     for c in range(lo, hi):
         s += visits[c] + virtual[c]
+        if visits[c] + virtual[c] > 0:
+            tried_prior += prior[c]
     sqrt_n = np.sqrt(np.float64(max(s, 1)))
     if fpu_mode == FPU_LOSS or visits[n] == 0:
         fpu = -1.0
     else:
         # the node's own value for the player choosing among its children: W(n) is for the other side
-        fpu = -value_sum[n] / visits[n] - fpu_reduction
+        fpu = -value_sum[n] / visits[n] - fpu_reduction * np.sqrt(tried_prior)
     best = NO_NODE
     best_score = -np.inf
     for c in range(lo, hi):
@@ -107,16 +124,18 @@ def select_child(n, first_child, num_children, prior, visits, value_sum, virtual
 
 
 @njit(cache=True)
-def backup(leaf, value, parent, visits, value_sum, virtual, undo_virtual):
+def backup(leaf, value, parent, visits, value_sum, value_sq, virtual, undo_virtual):
     """Add one visit with ``value`` (for the player to move at ``leaf``) from leaf to root.
 
     With ``undo_virtual`` the virtual loss this path took on the way down is removed.
     """
     n = leaf
     v = -value  # the leaf's W is for the player who moved into it
+    sq = value * value
     while n != NO_NODE:
         visits[n] += 1
         value_sum[n] += v
+        value_sq[n] += sq
         if undo_virtual:
             virtual[n] -= 1
         v = -v
@@ -132,8 +151,8 @@ def _undo_path(leaf, parent, virtual):
 
 
 @njit(cache=True)
-def select_leaves(root, active, want, parent, action, first_child, num_children, prior, visits, value_sum, virtual,
-                  terminal, terminal_value, c_puct, fpu_mode, fpu_reduction, vl, expand_threshold,
+def select_leaves(root, active, want, parent, action, first_child, num_children, prior, visits, value_sum, value_sq,
+                  virtual, terminal, terminal_value, c_puct, fpu_mode, fpu_reduction, vl, expand_threshold,
                   out_tree, out_leaf, out_paths, out_depth, out_need_priors, done):
     """Descend up to ``want[t]`` times in each active tree under virtual loss.
 
@@ -166,7 +185,7 @@ def select_leaves(root, active, want, parent, action, first_child, num_children,
                 n = c
                 virtual[n] += 1
             if terminal[n] != 0:
-                backup(n, terminal_value[n], parent, visits, value_sum, virtual, True)
+                backup(n, terminal_value[n], parent, visits, value_sum, value_sq, virtual, True)
                 done[t] += 1
                 continue
             if virtual[n] > 1 and first_child[n] == NOT_EXPANDED:
@@ -182,8 +201,8 @@ def select_leaves(root, active, want, parent, action, first_child, num_children,
 
 @njit(cache=True)
 def expand_and_backup(tree_of, leaves, need_priors, priors, legal, values, is_terminal, num, used, capacity,
-                      parent, action, first_child, num_children, prior, visits, value_sum, virtual, terminal,
-                      terminal_value):
+                      parent, action, first_child, num_children, prior, visits, value_sum, value_sq, virtual,
+                      terminal, terminal_value):
     """Expand the leaves that asked for priors (children for the legal actions, priors
     renormalised over them), mark terminal leaves, and back every leaf's value up.
     A leaf whose tree has no room left stays a leaf.  Returns how many could not expand."""
@@ -213,18 +232,18 @@ def expand_and_backup(tree_of, leaves, need_priors, priors, legal, values, is_te
                 for a in range(legal.shape[1]):
                     if legal[i, a]:
                         p = max(priors[i, a], 0.0) / total if total > 0 else 1.0 / k
-                        clear_node(c, parent, action, first_child, num_children, prior, visits, value_sum, virtual,
-                                   terminal, terminal_value, n, a, p)
+                        clear_node(c, parent, action, first_child, num_children, prior, visits, value_sum, value_sq,
+                                   virtual, terminal, terminal_value, n, a, p)
                         c += 1
                 first_child[n] = lo
                 num_children[n] = k
-        backup(n, values[i], parent, visits, value_sum, virtual, True)
+        backup(n, values[i], parent, visits, value_sum, value_sq, virtual, True)
     return full
 
 
 @njit(cache=True)
 def reroot(t, new_root, capacity, root, used, parent, action, first_child, num_children, prior, visits, value_sum,
-           virtual, terminal, terminal_value):
+           value_sq, virtual, terminal, terminal_value):
     """Make ``new_root`` (a node of tree t) the root, keeping its subtree with all its
     statistics and compacting it to the front of the tree's slots (the rest is reclaimed).
     Returns the number of nodes kept."""
@@ -252,6 +271,7 @@ def reroot(t, new_root, capacity, root, used, parent, action, first_child, num_c
     p_pr = np.empty(tail, np.float32)
     p_vis = np.empty(tail, np.int32)
     p_w = np.empty(tail, np.float64)
+    p_sq = np.empty(tail, np.float64)
     p_term = np.empty(tail, np.int8)
     p_tv = np.empty(tail, np.float32)
     for j in range(tail):
@@ -263,6 +283,7 @@ def reroot(t, new_root, capacity, root, used, parent, action, first_child, num_c
         p_pr[j] = prior[n]
         p_vis[j] = visits[n]
         p_w[j] = value_sum[n]
+        p_sq[j] = value_sq[n]
         p_term[j] = terminal[n]
         p_tv[j] = terminal_value[n]
     for j in range(tail):
@@ -274,9 +295,53 @@ def reroot(t, new_root, capacity, root, used, parent, action, first_child, num_c
         prior[g] = p_pr[j]
         visits[g] = p_vis[j]
         value_sum[g] = p_w[j]
+        value_sq[g] = p_sq[j]
         virtual[g] = 0
         terminal[g] = p_term[j]
         terminal_value[g] = p_tv[j]
     root[t] = base
     used[t] = tail
     return tail
+
+
+@njit(cache=True)
+def lower_confidence_bound(c, visits, value_sum, value_sq, z):
+    """``Q - z * s / sqrt(N)`` of node c for the player who chose it (``s``: the sample standard deviation
+    of its backed-up values); ``-inf`` below 2 visits, where ``s`` is not defined."""
+    n = visits[c]
+    if n < 2:
+        return -np.inf
+    mean = value_sum[c] / n
+    var = max(value_sq[c] / n - mean * mean, 0.0) * n / (n - 1)
+    return mean - z * np.sqrt(var / n)
+
+
+@njit(cache=True)
+def final_child(n, first_child, num_children, visits, value_sum, value_sq, rule, lcb_z, lcb_min_fraction):
+    """The child slot of node n to play (``NO_NODE`` when n is not expanded or no child has a visit).
+
+    ``FINAL_VISITS``: the most visited child (ties: the lowest slot).  ``FINAL_LCB``: among the children
+    with at least 2 visits and at least ``lcb_min_fraction`` of the most visited child's visits, the one
+    with the highest ``lower_confidence_bound`` (ties: the lowest slot); the most visited child when no
+    child qualifies.
+    """
+    if first_child[n] == NOT_EXPANDED:
+        return NO_NODE
+    lo = first_child[n]
+    hi = lo + num_children[n]
+    most = NO_NODE
+    for c in range(lo, hi):
+        if visits[c] > 0 and (most == NO_NODE or visits[c] > visits[most]):
+            most = c
+    if most == NO_NODE or rule == FINAL_VISITS:
+        return most
+    floor = max(2.0, lcb_min_fraction * visits[most])
+    best = NO_NODE
+    best_lcb = -np.inf
+    for c in range(lo, hi):
+        if visits[c] >= floor:
+            b = lower_confidence_bound(c, visits, value_sum, value_sq, lcb_z)
+            if best == NO_NODE or b > best_lcb:
+                best_lcb = b
+                best = c
+    return most if best == NO_NODE else best
