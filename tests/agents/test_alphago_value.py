@@ -93,6 +93,7 @@ def test_value_data_recipe(tmp_path):
     offsets, stream = data.stream.game_offsets, data.stream
     rules = Rules(size, 7.5)
     u_seen = set()
+    at_u = {"sl": 0, "rl": 0}  # games whose move U is what the SL / RL policy would have played there
     for g in range(data.num_games):
         u = int(data.u[g])
         assert 1 <= u <= 12
@@ -106,6 +107,8 @@ def test_value_data_recipe(tmp_path):
                 assert point == sensible.max(), (g, ply)  # the RL policy
             elif ply == u - 1:
                 assert game.position.is_legal(int(point)) and point != size * size  # the random move
+                at_u["sl"] += bool(sensible.size) and point == sensible.min()
+                at_u["rl"] += bool(sensible.size) and point == sensible.max()
             if ply == u:
                 kept = encode_position(game.position, "alphago49")
             game.play(int(point))
@@ -118,6 +121,8 @@ def test_value_data_recipe(tmp_path):
     assert len(u_seen) > 5
     random_moves = [stream.points[offsets[g] + data.u[g] - 1] for g in range(40)]
     assert len(set(random_moves)) > 5  # not the planted policies' choices
+    # uniform over at least 14 legal points: either policy's choice about 1 game in 14 (~3 of 40), not every game
+    assert at_u["sl"] <= 8 and at_u["rl"] <= 8, at_u
 
     train = vd.value_samples(data, "train")
     test = vd.value_samples(data, "test")
