@@ -13,19 +13,28 @@ version, so there is no second copy of the loop.
 
 - **Weights**: ``publish(key, weights)`` makes a new version of ``key`` with one ``ray.put``; a task
   names the keys it needs, and an actor fetches a key's object only when its cached version is older.
+  A task's networks (version and object) are resolved when it is first dispatched and stay with the
+  task, so a resubmission plays with the same ones even after ``forget(key)`` or a newer ``publish``.
 - **Flow**: ``submit(task, needs)`` queues a task; each actor has at most ``max_in_flight`` tasks in
   flight; ``next_result()`` returns finished tasks in completion order (``ray.wait``), so one slow
   actor never holds up the results of the others.
 - **Faults**: an actor that dies (``kill -9``, out of memory, node lost) is replaced by a fresh one
-  and its in-flight tasks are submitted again (at most ``max_retries`` times each); a task id is
+  and its in-flight tasks are submitted again (at most ``max_retries`` times each); a result lost
+  with its node (``ObjectLostError``) counts as the death of the actor that made it.  A task id is
   returned once only.  A worker that *raises* stops the pool with ``WorkerError`` carrying the
-  remote traceback; it never hangs.
+  remote traceback; so does an actor whose constructor raises (for example an ``ImportError`` on a
+  node without rlengine installed), at once and without replacement; it never hangs.
+- **Sizing**: on Ray, the pool refuses at construction (a ``ValueError`` naming the config keys) when
+  the cluster's nodes cannot hold ``num_actors`` actors of ``cpus_per_actor`` CPUs, since an actor
+  that is never scheduled would leave its tasks in flight forever.  ``connect_ray`` sizes the embedded
+  instance to fit the actors it is told about.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import math
 import os
 import socket
 import time
@@ -39,8 +48,8 @@ log = logging.getLogger(__name__)
 
 
 class WorkerError(RuntimeError):
-    """A worker raised while running a task (the message carries its traceback), or a task failed on
-    more dead actors than ``max_retries`` allows."""
+    """A worker raised while running a task or while being built (the message carries its traceback),
+    or a task failed on more dead actors than ``max_retries`` allows."""
 
 
 def set_thread_counts(num_threads: int) -> None:
@@ -94,6 +103,9 @@ class _Task:
     payload: Any
     needs: tuple[str, ...]
     tries: int = 0
+    # key -> (version, [weights or ObjectRef]), filled at the first dispatch (or by ``forget`` while queued)
+    # and kept for resubmissions, so they never look up a key the pool has since dropped or replaced
+    resolved: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -122,16 +134,44 @@ class ActorPool:
         self._queue: collections.deque[_Task] = collections.deque()
         self._objects: dict[str, tuple[int, list]] = {}  # key -> (version, [weights or ObjectRef])
         self._next_id = 0
-        self._returned: set[int] = set()
         self.num_resubmitted = 0
         self.num_replaced = 0
+        self._slots: list[_Slot] = []
+        if backend == "ray":
+            self._check_fits(num_actors)
         self._slots = [_Slot(self._new_handle()) for _ in range(num_actors)]
 
     # ---- actors ---------------------------------------------------------------------------------------
+    def _check_fits(self, num_actors: int) -> None:
+        """A ValueError, naming the config keys, when the live Ray nodes cannot hold ``num_actors`` actors
+        (each ``cpus_per_actor`` CPUs plus ``resources``): an unscheduled actor would never run its tasks."""
+        import ray
+
+        need = {"CPU": self.cpus_per_actor, **self.resources}
+        fits, total = 0, 0.0
+        for node in ray.nodes():
+            if not node.get("Alive"):
+                continue
+            have = node.get("Resources", {})
+            total += have.get("CPU", 0.0)
+            fits += min(int(math.floor(have.get(k, 0.0) / v + 1e-9)) if v > 0 else num_actors
+                        for k, v in need.items())
+        if fits < num_actors:
+            extra = "".join(f" and {v:g} {k}" for k, v in self.resources.items())
+            raise ValueError(
+                f"{num_actors} {self.name}s of {self.cpus_per_actor:g} CPU{extra} each do not fit this Ray "
+                f"instance ({total:g} CPUs; {fits} such actor(s) fit), so the rest would never start: lower "
+                f"runtime.num_actors or runtime.cpus_per_actor, or give Ray more CPUs (runtime.num_cpus sizes "
+                f"the embedded instance; a cluster joined with --address needs more nodes)")
+
     def _new_handle(self):
         threads = max(1, int(self.cpus_per_actor))
         if self.backend == "local":
-            return _Shell(self.factory, threads)
+            try:
+                return _Shell(self.factory, threads)
+            except Exception:
+                raise WorkerError(f"{self.name} failed to start (its constructor raised):\n"
+                                  f"{traceback.format_exc()}") from None
         import ray
 
         remote = ray.remote(_Shell).options(num_cpus=self.cpus_per_actor, resources=self.resources or None,
@@ -174,8 +214,14 @@ class ActorPool:
         return self._objects[key][0] if key in self._objects else -1
 
     def forget(self, key: str) -> None:
-        """Drop a published object (tasks already queued that need it fail)."""
-        self._objects.pop(key, None)
+        """Drop a published object: tasks submitted from now on may not need it; tasks already submitted
+        keep the version they were given (queued ones: the last one), resubmissions included."""
+        if key not in self._objects:
+            return
+        for task in self._queue:
+            if key in task.needs and key not in task.resolved:
+                task.resolved[key] = self._objects[key]
+        del self._objects[key]
 
     # ---- tasks ------------------------------------------------------------------------------------------
     def submit(self, payload: Any, needs: tuple[str, ...] | list[str] = ()) -> int:
@@ -194,7 +240,11 @@ class ActorPool:
         return len(self._queue) + sum(len(s.in_flight) for s in self._slots)
 
     def _needs(self, task: _Task) -> dict[str, tuple[int, list]]:
-        return {k: self._objects[k] for k in task.needs}
+        """The task's networks, resolved at its first dispatch and kept with it."""
+        for k in task.needs:
+            if k not in task.resolved:
+                task.resolved[k] = self._objects[k]
+        return task.resolved
 
     def _dispatch(self) -> None:
         if self.backend == "local":
@@ -211,7 +261,7 @@ class ActorPool:
         if self.backend == "local":
             return self._next_local()
         import ray
-        from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
+        from ray.exceptions import ActorUnavailableError, ObjectLostError, RayActorError, RayTaskError
 
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -231,12 +281,14 @@ class ActorPool:
             except RayTaskError as exc:  # the worker raised: report it with its traceback, stop
                 raise WorkerError(f"{self.name} {self._slots.index(slot)} raised on task {task.id}:\n{exc}") from None
             except (RayActorError, ActorUnavailableError) as exc:
+                if getattr(exc, "actor_init_failed", False):  # its constructor raised: a new one would too
+                    raise WorkerError(f"{self.name} {self._slots.index(slot)} failed to start (its constructor "
+                                      f"raised), so it is not replaced:\n{exc}") from None
                 self._replace(slot, task, exc)
                 continue
-            if task.id in self._returned:  # cannot happen with max_task_retries=0; guard anyway
-                log.warning("task %d came back twice; the second result is dropped", task.id)
+            except ObjectLostError as exc:  # the result was lost with its node, and the actor with it
+                self._replace(slot, task, exc)
                 continue
-            self._returned.add(task.id)
             return task.id, task.payload, result
 
     def _replace(self, slot: _Slot, task: _Task, exc: Exception) -> None:
@@ -244,7 +296,7 @@ class ActorPool:
         slot's other in-flight tasks go back to the front of the queue."""
         import ray
 
-        lost = [task] + [slot.in_flight.pop(ref) for ref in list(slot.in_flight)]
+        lost = [task] + [slot.in_flight.pop(ref) for ref in list(slot.in_flight)]  # all resolved at dispatch
         index = self._slots.index(slot)
         log.warning("%s %d died (%s); starting a new one and resubmitting %d task(s)", self.name, index,
                     type(exc).__name__, len(lost))
@@ -273,7 +325,6 @@ class ActorPool:
             result = shell.run(task.payload, self._needs(task))
         except Exception:
             raise WorkerError(f"{self.name} raised on task {task.id}:\n{traceback.format_exc()}") from None
-        self._returned.add(task.id)
         return task.id, task.payload, result
 
     def close(self) -> None:
@@ -312,12 +363,16 @@ def _check_listening(address: str, timeout: float = 3.0) -> None:
                          f"default") from None
 
 
-def connect_ray(address: str | None = None, *, num_cpus: int | None = None) -> bool:
+def connect_ray(address: str | None = None, *, num_cpus: int | None = None, num_actors: int = 0,
+                cpus_per_actor: float = 1.0) -> bool:
     """Make sure this process is connected to Ray; True when this call started it.
 
-    Already connected (a test session, a notebook): nothing changes.  ``address`` (``auto`` or
-    ``HOST:PORT``) joins an existing cluster; a clear ValueError says when nothing listens there.
-    Otherwise Ray starts in-process (the embedded default) with ``num_cpus`` CPUs and no dashboard.
+    ``address`` (``auto`` or ``HOST:PORT``) joins an existing cluster; a clear ValueError says when the
+    address is malformed or nothing listens there (checked first, even when this process is already
+    connected).  Already connected (a test session, a notebook): nothing else changes.  Otherwise Ray
+    starts in-process (the embedded default) with no dashboard and ``num_cpus`` CPUs, raised to
+    ``ceil(num_actors * cpus_per_actor)`` when the actors this run will start need more (``ActorPool``
+    refuses actors that do not fit a joined cluster).
 
     Network exposure: Ray 2.60's GCS, raylet and worker gRPC servers listen on every interface, and
     ``ray.init`` turns a 127.0.0.1 node address into the machine's reachable address, so they cannot be
@@ -326,15 +381,20 @@ def connect_ray(address: str | None = None, *, num_cpus: int | None = None) -> b
     """
     import ray
 
+    if address and address != "auto":
+        _check_listening(address)
     if ray.is_initialized():
         return False
     if address:
-        if address != "auto":
-            _check_listening(address)
         try:
             ray.init(address=address, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ValueError(f"--address {address}: cannot join a Ray cluster: {exc}") from None
         return True
+    need = math.ceil(num_actors * cpus_per_actor - 1e-9) if num_actors > 0 else 0
+    if num_cpus is not None and need > num_cpus:
+        log.info("embedded Ray gets %d CPUs instead of %d, so that %d actors of %g CPU fit", need, num_cpus,
+                 num_actors, cpus_per_actor)
+        num_cpus = need
     ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
     return True
