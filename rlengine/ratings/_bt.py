@@ -16,9 +16,14 @@ from the anchor.
   (``None``, printed as +inf/-inf): i is unbounded above when the anchor cannot reach i along "took
   points from" edges, and below when i cannot reach the anchor.
 - **Intervals** (``ci="hessian"``, the default): Wald intervals from the inverse of the observed
-  information at the estimate (the anchor's row and column removed); ``ci="bootstrap"``: percentile
-  intervals over ``num_bootstrap`` fits to games resampled with replacement.  Tests check the coverage
-  of both on simulated tournaments.
+  information at the estimate (the anchor's row and column removed); ``ci="bootstrap"``: a parametric
+  bootstrap, percentile intervals over ``num_bootstrap`` refits to tournaments simulated game by game:
+  each game is played again, won with its pairing's observed score share, or, for a pairing at a
+  perfect (or zero) score, with the probability of the fit (virtual draws included), and each refit
+  gets its own virtual draws.  Resampling the games themselves collapses at a perfect score: every
+  resample of 10-0 is 10-0 again, and the interval shrank to the estimate ((528.9, open) at 10-0,
+  covering a true +400 in 0.595 of cases; this covers it in about 0.97).
+  Tests check the coverage of both on simulated tournaments, a perfect score included.
 - Players not connected to the anchor by any chain of games cannot be rated against it: that is an
   error naming them.
 """
@@ -221,15 +226,13 @@ def fit_ratings(names: list[str], i, j, score, *, anchor: str | None = None, anc
         lo, hi = elo - Z95 * se, elo + Z95 * se
     else:
         rng = np.random.default_rng(seed)
-        n = len(i)
+        share = np.divide(S, N, out=np.full_like(S, 0.5), where=N > 0)  # [P, P] points a took from b per game
+        fitted = 1.0 / (1.0 + np.exp(-(r[:, None] - r[None, :])))  # [P, P] the model's P(a beats b)
+        win = np.where((share > 0) & (share < 1), share, fitted)[i, j]  # [G] P(i beats j) to simulate from
         draws = np.empty((num_bootstrap, p))
         for b in range(num_bootstrap):
-            counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
-            Sb, Nb = score_matrix(i, j, score, p, weights=counts)
-            labels = _components(Nb > 0)
-            if (labels != labels[a]).any():  # the resample lost every game of some link: one virtual draw each
-                lost = (N > 0) & (Nb == 0)
-                Sb, Nb = Sb + 0.5 * lost, Nb + 1.0 * lost
+            sim = (rng.random(len(i)) < win).astype(np.float64)  # [G] every game played again from the model
+            Sb, Nb = score_matrix(i, j, sim, p)
             Sb, Nb, _, _ = _regularise(Sb, Nb)
             rb, _ = _newton(Sb, Nb, a, start=r)
             draws[b] = rb * ELO + anchor_elo
