@@ -3,7 +3,8 @@
 ``policy:`` and ``mcts:`` players, evaluation and benchmarks, without importing a training loop.
 ``save_training`` / ``resume_training`` are the two loops' shared checkpoint of a run in progress
 (weights, optimiser, RNG states, the loop's own state).  ``load_value`` reads the value network's
-checkpoints (``agents.alphago.value``, agent ``alphago_value``, tensors under ``value.``)."""
+checkpoints (``agents.alphago.value``, agent ``alphago_value``, tensors under ``value.``) and ``value_komi`` the
+komi a value network was trained at (it has no komi input: the komi of its games is baked into its output)."""
 
 from __future__ import annotations
 
@@ -18,16 +19,18 @@ from agents.alphago.nets import build_policy_net, build_value_net
 from rlengine.config import ConfigError, load_config, to_toml
 from rlengine.runtime import (
     CheckpointError,
+    find_checkpoint,
     load_checkpoint,
     load_module_state,
     pick_device,
+    read_state,
     restore_rng_state,
     rng_state,
     save_checkpoint,
 )
 
 __all__ = ["AGENT_NAME", "PREFIX", "VALUE_AGENT", "VALUE_PREFIX", "load_policy", "load_value", "policy_tensors",
-           "resume_training", "save_policy", "save_training"]
+           "resume_training", "save_policy", "save_training", "value_komi"]
 
 AGENT_NAME = "alphago"  # the agent a checkpoint names
 PREFIX = "policy"  # tensor-name prefix of the policy network's weights
@@ -76,6 +79,28 @@ def load_value(path: str | Path, *, device: str | None = None) -> tuple[ValueRun
     net = build_value_net(cfg.network, cfg.board_size)
     load_module_state(net, ckpt.tensors, VALUE_PREFIX, source=ckpt.path)
     return cfg, net.to(dev).eval(), dev
+
+
+def value_komi(path: str | Path) -> float | None:
+    """The komi the value network of an ``alphago_value`` checkpoint was trained at: ``komi`` in its
+    ``state.json`` (written since the komi check exists: the komi of the games it learned from), else
+    ``game.komi`` as its ``config.toml`` spells it out (the config the games were made with), else None
+    (unknown).  The tensors are not read; CheckpointError names the path."""
+    from agents.alphago.weights import resolve
+
+    state = read_state(resolve(path))
+    if state.get("agent") != VALUE_AGENT:
+        raise CheckpointError(f"{path}: a checkpoint of agent {state.get('agent')!r}, not a Go value network "
+                              f"({VALUE_AGENT})")
+    if isinstance(state.get("komi"), (int, float)):
+        return float(state["komi"])
+    folder = find_checkpoint(resolve(path))
+    try:
+        game = tomllib.loads((folder / "config.toml").read_text()).get("game", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CheckpointError(f"{folder / 'config.toml'}: {exc}") from None
+    komi = game.get("komi") if isinstance(game, dict) else None
+    return float(komi) if isinstance(komi, (int, float)) and not isinstance(komi, bool) else None
 
 
 def save_policy(cfg: SLRunConfig, net: nn.Module, directory: str | Path, *, step: int = 0) -> Path:

@@ -43,16 +43,17 @@ from typing import Callable
 import numpy as np
 import torch
 
-from agents.alphago.checkpoint import load_policy, load_value
+from agents.alphago.checkpoint import load_policy, load_value, value_komi
 from agents.alphago.spec import parse_player_spec, parse_spec_arg
 from games.go import _core
 from games.go import batch as go_batch
 from games.go.board import BLACK, EMPTY, Position, Rules
 from games.go.features import num_planes
+from games.go.gtp_client import GtpError
 from games.go.player import Analysis, MoveInfo
-from rlengine.search import Evaluation, Forest, SearchConfig, search
+from rlengine.search import FINAL_RULES, Evaluation, Forest, SearchConfig, search
 
-__all__ = ["SCORINGS", "GoEvaluator", "MCTSOptions", "MCTSPlayer", "dirichlet_alpha", "make_mcts_player",
+__all__ = ["SCORINGS", "GoEvaluator", "KomiError", "MCTSOptions", "MCTSPlayer", "dirichlet_alpha", "make_mcts_player",
            "net_function", "value_function"]
 
 # (policy encoder, value encoder) pairs whose value planes start with the policy's planes: one encoding serves both
@@ -61,6 +62,30 @@ _EXTENDS = {("alphago48", "alphago49")}
 SCORINGS = ("area", "tromp-taylor")  # how a leaf after two passes is valued (module docstring)
 
 log = logging.getLogger(__name__)
+
+
+class KomiError(GtpError, ValueError):
+    """A value network used at another komi than the one it was trained at (it has no komi input, so its
+    training komi is baked into its output: go9-value says -0.19 for Black on the empty board at 7.5)."""
+
+
+def _trained_komi(path: str) -> float:
+    """The komi the value checkpoint ``path`` was trained at; a ValueError when it records none."""
+    komi = value_komi(path)
+    if komi is None:
+        raise ValueError(f"value network {path} records no komi (no komi in its state.json, no game.komi in its "
+                         "config.toml), so the komi it was trained at is unknown; add game.komi to its config.toml "
+                         "once you know it")
+    return komi
+
+
+def check_komi(value_komi: float | None, komi: float, *, what: str = "the value network") -> None:
+    """KomiError naming both komis when a game's ``komi`` is not the value network's ``value_komi``
+    (None: the caller vouches for it)."""
+    if value_komi is not None and float(komi) != float(value_komi):
+        raise KomiError(f"{what} was trained at komi {value_komi:g}, this game has komi {float(komi):g}; the "
+                        f"network has no komi input: use it at komi {value_komi:g}, or train one for "
+                        f"komi {float(komi):g}")
 
 
 def dirichlet_alpha(board_size: int) -> float:
@@ -105,11 +130,15 @@ class GoEvaluator:
     the default here, as self-play scores its games) or ``"area"`` (the mean outcome of
     ``end_playouts`` playouts that continue the game, so dead stones are removed); see the module
     docstring.
+    ``value_komi``: the komi ``value_fn``'s network was trained at; roots at another komi are refused
+    (``KomiError``, in ``set_roots``) while the value network is mixed in (lambda < 1).  None: not checked
+    (the caller vouches for it).
     """
 
     def __init__(self, *, size: int, encoder: str, net_fn: Callable, rollout=None, lam: float = 1.0,
                  pass_prior: float = 0.01, seed: int = 0, scoring: str = "tromp-taylor", end_playouts: int = 16,
-                 value_fn: Callable | None = None, value_encoder: str | None = None):
+                 value_fn: Callable | None = None, value_encoder: str | None = None,
+                 value_komi: float | None = None, value_name: str = "the value network"):
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"lambda must be in [0, 1], got {lam}")
         if scoring not in SCORINGS:
@@ -132,6 +161,8 @@ class GoEvaluator:
         self.end_playouts = int(end_playouts)
         self.value_fn = value_fn
         self.value_encoder = value_encoder
+        self.value_komi = None if value_komi is None else float(value_komi)
+        self.value_name = value_name
         # the planes the leaves are encoded with: the value network's when they extend the policy's
         self.policy_planes = num_planes(encoder)
         self.plane_encoder = value_encoder if value_fn is not None and lam < 1 and (
@@ -147,7 +178,11 @@ class GoEvaluator:
 
     def set_roots(self, positions: list[Position], *, move_cap: int | None = None) -> None:
         """The roots of the next search; ``move_cap``: leaves at that many game moves are terminal
-        (self-play's cap; None, for GTP games, means no cap)."""
+        (self-play's cap; None, for GTP games, means no cap).  ``KomiError`` when the value network is
+        mixed in and a position's komi is not the one it was trained at."""
+        if self.value_fn is not None and self.lam < 1:
+            for pos in positions:
+                check_komi(self.value_komi, pos.rules.komi, what=self.value_name)
         self.roots = go_batch.Roots.from_positions(positions, move_cap=move_cap)
         self._values.clear()  # keyed by paths from these roots
 
@@ -255,7 +290,13 @@ class MCTSOptions:
     lam: float | None = None  # V = (1 - lambda) v + lambda z; default 0.5 with a value network, 1 without
     rollout: str | None = None  # rollout-policy weights (safetensors); None: uniform sensible moves
     resign: float = 0.05  # resign when the root's win probability falls below this (0: never)
-    c_puct: float = 5.0
+    c_puct: float = 5.0  # PUCT exploration constant (AlphaGo 2016: 5)
+    # first-play-urgency reduction R: an unvisited child's Q is the node's mean value for the player to move
+    # minus R * sqrt(sum of the priors of the children already tried) (Leela Zero); 0: the node's value as is
+    fpu: float = 0.0
+    final: str = "visits"  # the move played: "visits" (most visited) or "lcb" (Leela Zero's lower confidence bound)
+    lcb_z: float = 1.96  # final=lcb: the bound is Q - lcb_z * stddev / sqrt(N)
+    lcb_min: float = 0.1  # final=lcb: only children with at least this fraction of the top child's visits
     batch: int = 16  # leaves per network call (under virtual loss)
     expand: int = 1  # expansion threshold (visits before a leaf gets priors and children)
     capacity: int = 400_000  # tree nodes
@@ -277,10 +318,21 @@ class MCTSOptions:
             raise ValueError("batch and expand must be >= 1, capacity >= 1000")
         if self.scoring not in SCORINGS:
             raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
+        if not self.c_puct >= 0:
+            raise ValueError(f"c_puct must be >= 0, got {self.c_puct}")
+        if not self.fpu >= 0:
+            raise ValueError(f"fpu must be >= 0, got {self.fpu}")
+        if self.final not in FINAL_RULES:
+            raise ValueError(f"final must be one of {', '.join(FINAL_RULES)}, got {self.final!r}")
+        if not self.lcb_z >= 0:
+            raise ValueError(f"lcb_z must be >= 0, got {self.lcb_z}")
+        if not 0 <= self.lcb_min <= 1:
+            raise ValueError(f"lcb_min must be in [0, 1], got {self.lcb_min}")
 
 
 _OPTION_TYPES = {"value": str, "sims": int, "seconds": float, "lambda": float, "rollout": str, "resign": float,
-                 "c_puct": float, "batch": int, "expand": int, "capacity": int, "noise": float, "scoring": str}
+                 "c_puct": float, "fpu": float, "final": str, "lcb_z": float, "lcb_min": float, "batch": int,
+                 "expand": int, "capacity": int, "noise": float, "scoring": str}
 
 
 class MCTSPlayer:
@@ -289,7 +341,7 @@ class MCTSPlayer:
     def __init__(self, checkpoint: str | Path, options: MCTSOptions | None = None, *, seed: int | None = None,
                  device: str | None = None, net: torch.nn.Module | None = None, encoder: str | None = None,
                  board_size: int | None = None, rollout_policy=None, value_net: torch.nn.Module | None = None,
-                 value_encoder: str | None = None):
+                 value_encoder: str | None = None, value_komi: float | None = None):
         from agents.alphago.rollout import load_rollout
 
         self.options = opts = options or MCTSOptions()
@@ -303,24 +355,33 @@ class MCTSPlayer:
         self.encoder = encoder
         self.name = f"mcts:{Path(checkpoint).name}"
         net_fn = net_function(net, dev)
+        value_name = "the value network"
         if value_net is None and opts.value:
             value_cfg, value_net, _ = load_value(opts.value, device=str(dev))
             value_encoder = value_cfg.network.encoder
             if value_cfg.board_size != self.board_size:
                 raise ValueError(f"value network {opts.value} is for {value_cfg.board_size}x{value_cfg.board_size} "
                                  f"boards, the policy {checkpoint} for {self.board_size}x{self.board_size}")
+            value_komi = _trained_komi(opts.value)
+            value_name = f"value network {opts.value}"
         value_fn = value_function(value_net, dev) if value_net is not None else None
         self.lam = opts.lam if opts.lam is not None else (0.5 if value_net is not None else 1.0)
+        # the komi the value network was trained at: games at another komi are refused (reset, and every search)
+        self.value_komi = value_komi if value_fn is not None and self.lam < 1 else None
+        self._value_name = value_name
         rollout = rollout_policy or (load_rollout(opts.rollout) if opts.rollout else None)
         if rollout is not None and rollout.size != self.board_size:
             rollout = type(rollout)(rollout.weights, self.board_size)
         self._seed = int(seed if seed is not None else random.SystemRandom().randrange(2**31))
         self.evaluator = GoEvaluator(size=self.board_size, encoder=encoder, net_fn=net_fn, rollout=rollout,
                                      lam=self.lam, seed=self._seed, scoring=opts.scoring, value_fn=value_fn,
-                                     value_encoder=value_encoder)
+                                     value_encoder=value_encoder, value_komi=self.value_komi,
+                                     value_name=value_name)
         self.scoring = opts.scoring  # shown by the GTP engine's version
-        self.config = SearchConfig(c_puct=opts.c_puct, leaves_per_tree=opts.batch, expand_threshold=opts.expand,
-                                   dirichlet_epsilon=opts.noise, dirichlet_alpha=dirichlet_alpha(self.board_size))
+        self.config = SearchConfig(c_puct=opts.c_puct, fpu_reduction=opts.fpu, final=opts.final, lcb_z=opts.lcb_z,
+                                   lcb_min_visits=opts.lcb_min, leaves_per_tree=opts.batch,
+                                   expand_threshold=opts.expand, dirichlet_epsilon=opts.noise,
+                                   dirichlet_alpha=dirichlet_alpha(self.board_size))
         m = self.board_size ** 2
         self.forest = Forest(1, m + 1, capacity=opts.capacity)
         self._rng = np.random.default_rng(self._seed)
@@ -332,6 +393,7 @@ class MCTSPlayer:
 
     # ---- Player hooks ----------------------------------------------------------------------
     def reset(self, rules: Rules) -> None:
+        check_komi(self.value_komi, rules.komi, what=self._value_name)  # KomiError: a GTP "? ..." answer
         if rules.size != self.board_size:
             log.warning("%s: network is for %dx%d, the board is %dx%d", self.checkpoint, self.board_size,
                         self.board_size, rules.size, rules.size)
@@ -452,7 +514,8 @@ class MCTSPlayer:
                                 interval=interval)
             if not info.moves:
                 return position.pass_move
-            best = info.moves[0]
+            chosen = self.forest.best_action(0, self.config)  # final=visits: info.moves[0]; final=lcb: its bound
+            best = next((m for m in info.moves if m.move == chosen), info.moves[0])
             if self.options.resign > 0 and info.visits >= 50 and best.winrate < self.options.resign:
                 return None
             self._last_choice = best.move
@@ -536,16 +599,30 @@ def _same_state(a: Position, b: Position) -> bool:
 
 def make_mcts_player(arg: str = "", *, seed: int | None = None) -> MCTSPlayer:
     """Entry-point factory for ``mcts:CHECKPOINT[,value=VALUE][,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS]
-    [,resign=R][,c_puct=C][,batch=B][,expand=E][,capacity=NODES][,noise=EPS][,scoring=area|tromp-taylor]``.
+    [,resign=R][,c_puct=C][,fpu=R][,final=visits|lcb][,lcb_z=Z][,lcb_min=F][,batch=B][,expand=E][,capacity=NODES]
+    [,noise=EPS][,scoring=area|tromp-taylor]``.
 
     ``value`` names a value-network checkpoint or run directory; lambda then defaults to 0.5 (0: the value
     network alone, 1: rollouts alone).
 
     ``scoring`` (default ``area``) says how the search values a game ended by two passes: ``area``
     removes dead stones first (GUIs, people, and ``rlengine match``, whose two passes start a cleanup
-    phase); ``tromp-taylor`` scores the board as it stands."""
+    phase); ``tromp-taylor`` scores the board as it stands.
+
+    The search constants (defaults: AlphaGo 2016's, today's behaviour):
+
+    - ``c_puct`` (default 5): the PUCT exploration constant.
+    - ``fpu`` (default 0): the first-play-urgency reduction R.  A child not yet visited counts with
+      ``Q = the node's mean value for the player to move - R * sqrt(sum of the priors of the children
+      already tried)`` (Leela Zero's rule; with 0, the node's mean value as it is).
+    - ``final`` (default ``visits``): the move played is the most visited (``visits``), or (``lcb``) the one
+      with the highest lower confidence bound ``mean - lcb_z * stddev / sqrt(N)`` of its backed-up values
+      among the moves with at least 2 visits and ``lcb_min`` (default 0.1) of the top move's visits
+      (``lcb_z`` default 1.96); the most visited when none qualifies.
+    """
     usage = ("mcts:CHECKPOINT[,value=VALUE][,sims=N][,seconds=S][,lambda=L][,rollout=WEIGHTS][,resign=R][,c_puct=C]"
-             "[,batch=B][,expand=E][,scoring=area|tromp-taylor]")
+             "[,fpu=R][,final=visits|lcb][,lcb_z=Z][,lcb_min=F][,batch=B][,expand=E][,capacity=NODES][,noise=EPS]"
+             "[,scoring=area|tromp-taylor]")
     from agents.alphago.weights import PRESETS
 
     name = arg.split(",", 1)[0]

@@ -50,10 +50,17 @@ def generate_data(cfg: ValueRunConfig, *, progress: bool = True, address: str | 
 
 
 def _load(cfg: ValueRunConfig) -> vd.ValueData:
+    """The games of ``data.dir``; a ConfigError when they were played at another komi than ``game.komi`` (the
+    network has no komi input: it learns the komi of its games, and the checkpoint records that komi)."""
     try:
-        return vd.load_value_data(cfg.data.dir, test_fraction=cfg.data.test_fraction, size=cfg.board_size)
+        data = vd.load_value_data(cfg.data.dir, test_fraction=cfg.data.test_fraction, size=cfg.board_size)
     except FileNotFoundError as exc:
         raise ConfigError(f"data.dir: {exc}") from None
+    komis = np.unique(data.stream.komi)
+    if komis.size and (komis.size > 1 or float(komis[0]) != cfg.game.komi):
+        raise ConfigError(f"game.komi: the games in {cfg.data.dir} were played at komi "
+                          f"{', '.join(f'{k:g}' for k in komis)}, this config has {cfg.game.komi:g}")
+    return data
 
 
 def _fixed(samples: tuple[np.ndarray, np.ndarray, np.ndarray], num: int, seed: int):
@@ -147,7 +154,8 @@ def train(cfg: ValueRunConfig, run_dir: str | Path, *, progress: bool = True, st
 
     def checkpoint() -> None:
         save_training(run.checkpoints, c["step"], agent=VALUE_AGENT, net=net, optimizer=optimizer,
-                      state={"counters": c, "last_eval": last_eval, "board_size": size, "encoder": encoder},
+                      state={"counters": c, "last_eval": last_eval, "board_size": size, "encoder": encoder,
+                             "komi": cfg.game.komi},  # the komi its games were played at (checked by _load)
                       config_toml=config_toml, keep=cfg.checkpoint.keep, prefix=VALUE_PREFIX)
 
     def validate() -> dict:

@@ -3,6 +3,8 @@ for the right side, tree reuse across moves, resignation, the player spec, batch
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 import torch
@@ -429,3 +431,40 @@ def test_scoring_option_of_the_spec(untrained9):
     assert make_mcts_player(f"{untrained9},sims=5").evaluator.scoring == "area"
     with pytest.raises(ValueError, match="scoring must be one of area, tromp-taylor"):
         make_mcts_player(f"{untrained9},scoring=japanese")
+
+
+def test_search_constant_options(untrained9, rlengine_cmd):
+    from rlengine.registry import load_player
+
+    p = load_player(f"mcts:{untrained9},sims=7", seed=0)  # the defaults keep AlphaGo 2016's search
+    assert (p.config.c_puct, p.config.fpu, p.config.fpu_reduction, p.config.final) == (5.0, "parent", 0.0, "visits")
+    p = load_player(f"mcts:{untrained9},sims=7,c_puct=1.2,fpu=0.25,final=lcb,lcb_z=3,lcb_min=0.2", seed=0)
+    assert (p.config.c_puct, p.config.fpu_reduction, p.config.final) == (1.2, 0.25, "lcb")
+    assert (p.config.lcb_z, p.config.lcb_min_visits) == (3.0, 0.2)
+    for bad, message in (("final=best", "final must be one of visits, lcb"), ("fpu=-0.1", "fpu must be >= 0"),
+                         ("lcb_min=2", r"lcb_min must be in \[0, 1\]"), ("lcb_z=-1", "lcb_z must be >= 0"),
+                         ("fpu=high", "fpu must be a number")):
+        with pytest.raises(ValueError, match=message):
+            make_mcts_player(f"{untrained9},{bad}")
+    out = subprocess.run([*rlengine_cmd, "gtp", "--player", f"mcts:{untrained9},final=best"], input="quit\n",
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and out.stderr.startswith("rlengine: error:") and "final" in out.stderr
+
+
+def test_final_lcb_plays_the_move_with_the_best_lower_bound(untrained9):
+    """lcb_z = 0 and lcb_min = 0: the bound is the mean, so the move played is the child with the best mean among
+    those visited twice, here not the most visited one; final=visits plays the most visited."""
+    pos = Position.empty(RULES9)
+    moves = {}
+    for final in ("visits", "lcb"):
+        player = MCTSPlayer(untrained9, MCTSOptions(sims=200, batch=4, resign=0.0, final=final, lcb_z=0.0,
+                                                    lcb_min=0.0), seed=5)
+        moves[final] = player.genmove(pos, BLACK)
+        acts, visits, q, _ = player.forest.children(0)
+        if final == "visits":
+            assert moves[final] == acts[np.argmax(visits)]
+        else:
+            ok = visits >= 2
+            assert moves[final] == acts[ok][np.argmax(q[ok])]
+            assert player._last_choice == moves[final]
+    assert moves["lcb"] != moves["visits"]

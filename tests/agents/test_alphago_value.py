@@ -259,6 +259,13 @@ def test_value_training_resumes_and_the_cli_evaluates(tmp_path):
     assert first["step"] == 10
     second = value.train(cfg, tmp_path / "run", progress=False)
     assert second["step"] == 20 and (tmp_path / "run" / "metrics.jsonl").exists()
+    # the checkpoint records the komi its games were played at; games at another komi are refused by name
+    from agents.alphago.checkpoint import value_komi
+    from rlengine.runtime import read_state
+
+    assert read_state(tmp_path / "run")["komi"] == 7.5 and value_komi(tmp_path / "run") == 7.5
+    with pytest.raises(ConfigError, match=r"game.komi: the games in .* were played at komi 7.5, this config has 6.5"):
+        value._load(_config(tmp_path, game={"komi": 6.5}))
     toml = tmp_path / "value.toml"
     toml.write_text(to_toml(cfg))
     gen = subprocess.run([sys.executable, "-m", "rlengine.cli", "gen-value-data", str(toml), "--no-progress",
