@@ -8,7 +8,15 @@ rollout weights).  With a value network lambda defaults to 0.5 (AlphaGo's strong
 one to 1 (rollouts only); ``lambda = 0`` uses the value network alone and plays no rollouts.  The win
 rates that ``lz-analyze`` and ``hint`` show are the tree's mean of these mixed values.  Priors come from
 the SL policy network over the sensible moves (legal, not filling one's own single-point eye); pass,
-which the SL policy does not score, gets ``pass_prior``.  The move played is the most visited one.
+which the SL policy does not score, gets ``pass_prior``.  The move played is the most visited one
+(``final=visits``, the default) or the one with the best lower confidence bound (``final=lcb``); an
+unvisited child's Q is the node's mean value less the first-play-urgency reduction ``fpu`` (default 0; see
+``make_mcts_player``).
+
+The value network has no komi input: the komi of the games it learned from is baked into its output.  A
+value checkpoint says which komi that was (``agents.alphago.checkpoint.value_komi``), and a game at another
+komi is refused with a ``KomiError`` that names both (at ``reset`` and whenever a search sets its roots),
+unless ``lambda = 1`` leaves the value network out.
 
 A leaf after two passes ends the search there, and its value follows the scoring in force
 (``scoring``):
@@ -336,7 +344,10 @@ _OPTION_TYPES = {"value": str, "sims": int, "seconds": float, "lambda": float, "
 
 
 class MCTSPlayer:
-    """Batched MCTS with an SL policy checkpoint's priors; tree reused between moves."""
+    """Batched MCTS with an SL policy checkpoint's priors; tree reused between moves.
+
+    ``value_net`` / ``value_encoder`` / ``value_komi`` inject a value network instead of ``options.value``;
+    ``value_komi`` None leaves the komi unchecked (the caller vouches for it)."""
 
     def __init__(self, checkpoint: str | Path, options: MCTSOptions | None = None, *, seed: int | None = None,
                  device: str | None = None, net: torch.nn.Module | None = None, encoder: str | None = None,
