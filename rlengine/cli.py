@@ -154,6 +154,8 @@ def _add_match_args(p: argparse.ArgumentParser, *, games: str) -> None:
     p.add_argument("--max-moves", type=int, default=None, help="move cap per game (default 3*N*N)")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds an external engine may take per command before the game is voided (default 60)")
+    p.add_argument("--retry-void", action="store_true",
+                   help="play again the games recorded as void (a crashed or hung engine); by default they are kept")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_rules_args(p, size=9)
 
@@ -166,10 +168,13 @@ def _add_match_parsers(sub) -> None:
                     "gtp:COMMAND (an external engine; {seed} in COMMAND becomes a per-game seed), policy:CHECKPOINT, "
                     "mcts:CHECKPOINT[,sims=N|seconds=S,...]. One SGF per game "
                     "under --out (PB/PW the specs, RE, a comment naming the colours); re-running resumes, "
-                    "playing only missing games. An illegal move loses the game (RE B+F/W+F). A player that "
-                    "crashes or hangs (--timeout) voids the game (RE Void), counted under errors and left out "
-                    "of the win rate. Final JSON: games, wins {A,B}, wins_by_color, draws, errors, win_rate "
-                    "(A's wins / decided games), wilson95 [lo, hi].",
+                    "playing only missing games; the settings (specs, rules, seed, move cap) are stored in "
+                    "OUT/match.json and a resume with other settings is refused, naming the key. An illegal "
+                    "move loses the game (RE B+F/W+F). A player that crashes or hangs (--timeout) voids the "
+                    "game (RE Void), counted under errors and left out of the win rate (--retry-void plays it "
+                    "again). Final JSON: games, wins {A,B}, wins_by_color, draws, errors, win_rate (A's wins / "
+                    "decided games), wilson95 [lo, hi], duplicates (games that repeat an earlier one move for "
+                    "move).",
         epilog="example: rlengine match --black random --white 'gtp:/usr/games/gnugo --mode gtp --level 1 "
                "--chinese-rules' --games 20 --size 9 --swap --workers 2 --seed 1 --out runs/match")
     ma.add_argument("--black", required=True, help="player A's spec (black in game 1)")
@@ -187,16 +192,16 @@ def _add_match_parsers(sub) -> None:
         "gen-games", help="generate expert games between two GTP engines as SGF (training data)",
         description="Play --games games between two external GTP engines (black: --black, white: --white), "
                     "one SGF per game under --out, in --workers processes; re-running resumes. Diversity: "
-                    "{seed} in a command becomes a per-game seed, and each game starts with 0..K uniformly "
+                    "{seed} in a command becomes a per-game seed, and each game starts with 1..K uniformly "
                     "random opening moves (legal, not filling one's own eye; --random-opening K) played into "
-                    "both engines. Prints a final JSON line: games, written, results, mean_moves.",
+                    "both engines. Prints a final JSON line: games, written, results, mean_moves, duplicates.",
         epilog="example: rlengine gen-games --black '/usr/games/gnugo --mode gtp --level 10 --chinese-rules "
                "--seed {seed}' --white '/usr/games/gnugo --mode gtp --level 10 --chinese-rules --seed {seed}' "
                "--games 1000 --size 9 --random-opening 4 --workers 2 --seed 0 --out data/gnugo9")
     gg.add_argument("--black", required=True, help="black engine's command line (gtp: prefix optional)")
     gg.add_argument("--white", required=True, help="white engine's command line (gtp: prefix optional)")
     gg.add_argument("--random-opening", type=int, default=0, metavar="K",
-                    help="start each game with 0..K random opening moves (default 0)")
+                    help="start each game with 1..K random opening moves (default 0: none)")
     _add_match_args(gg, games="games to write")
     gg.set_defaults(func=_cmd_gen_games)
 
@@ -377,7 +382,8 @@ def _cmd_match(args) -> int:
 
     try:
         sprt = parse_sprt(args.sprt) if args.sprt is not None else None
-        result = run_match(_match_spec(args, kind="match"), progress=not args.no_progress, sprt=sprt)
+        result = run_match(_match_spec(args, kind="match"), progress=not args.no_progress, sprt=sprt,
+                           retry_void=args.retry_void)
     except (ValueError, OSError) as exc:
         raise _fail(exc) from None
     print(json.dumps(result))
@@ -388,7 +394,8 @@ def _cmd_gen_games(args) -> int:
     from rlengine.match import gen_games
 
     try:
-        result = gen_games(_match_spec(args, kind="gen-games"), progress=not args.no_progress)
+        result = gen_games(_match_spec(args, kind="gen-games"), progress=not args.no_progress,
+                           retry_void=args.retry_void)
     except (ValueError, OSError) as exc:
         raise _fail(exc) from None
     print(json.dumps(result))
@@ -445,13 +452,18 @@ def _cmd_play(args) -> int:
 def _add_tournament_parsers(sub) -> None:
     to = sub.add_parser(
         "tournament", help="a round-robin or gauntlet between players and a run's checkpoints; Elo table",
-        description="Play a tournament: every pairing plays --games games, colours alternating. Players: "
+        description="Play a tournament: every pairing plays --games games, colours alternating, and who is "
+                    "black first is chosen so that each player's black and white games differ by at most one "
+                    "over the tournament (odd --games too); pairings are keyed and seeded by the sorted names, "
+                    "so the order of --player does not matter. Players: "
                     "--player [NAME=]SPEC (random, policy:CKPT, mcts:CKPT[,...], gtp:COMMAND with {seed} a "
                     "per-game seed), and every K-th checkpoint of a training run (--run RUN --every K, named "
                     "RUN@STEP). Games run in --workers processes, or as Ray actors (--ray / --address). Each "
-                    "game is saved as SGF under OUT/games/ and recorded in OUT/results.sqlite (SQLite, WAL, one "
-                    "transaction per game): re-running the same command resumes, playing only missing games, "
-                    "and several tournaments may share one --db. Prints the ratings table (Bradley-Terry, Elo "
+                    "game is saved as SGF under OUT/games/NAME/PAIRING-HASH/ and recorded in OUT/results.sqlite "
+                    "(SQLite, WAL, one transaction per game): re-running the same command resumes, playing only missing "
+                    "games (--retry-void: void ones too), and several tournaments may share one --db or --out. "
+                    "Two deterministic players in a pairing are warned about, and the JSON counts duplicates "
+                    "(games that repeat an earlier one move for move). Prints the ratings table (Bradley-Terry, Elo "
                     "scale, 95% intervals) and a crosstable, then one JSON line; with --run also a PNG of Elo "
                     "against training step, also logged to the run's TensorBoard.",
         epilog="example: rlengine tournament --name go9-rl --run runs/go9_rl --every 4 --player "
@@ -486,7 +498,10 @@ def _add_tournament_parsers(sub) -> None:
     to.add_argument("--timeout", type=float, default=60.0,
                     help="seconds an external engine may take per command before the game is voided (default 60)")
     to.add_argument("--random-opening", type=int, default=0, metavar="K",
-                    help="start each game with 0..K random opening moves (default 0; diversity for greedy players)")
+                    help="start each game with 1..K random opening moves (default 0: none; diversity for greedy "
+                         "players)")
+    to.add_argument("--retry-void", action="store_true",
+                    help="play again the games recorded as void (a crashed or hung engine); by default they are kept")
     to.add_argument("--plot", type=Path, default=None, metavar="PNG",
                     help="with --run: where to draw Elo against training step (default OUT/elo.png)")
     to.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -556,7 +571,7 @@ def _cmd_tournament(args) -> int:
                               workers=args.workers, backend="ray" if (args.ray or args.address) else "process",
                               address=args.address)
         summary, ratings, table = run_tournament(spec, anchor=anchor, anchor_elo=anchor_elo, ci=args.ci,
-                                                 progress=not args.no_progress)
+                                                 progress=not args.no_progress, retry_void=args.retry_void)
         if args.run is not None:
             png = plot_elo(spec, ratings, args.plot or out / "elo.png")
             log_to_tensorboard(args.run, spec, ratings, png)

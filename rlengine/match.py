@@ -10,8 +10,14 @@ moves per game, for training data.  Both:
 - resume: games whose SGF exists are read back (result and colours), only the
   missing ones are played; with a seed, game i is the same either way (its
   players' seeds, ``{seed}`` in GTP commands and its opening derive from
-  ``derive_seed(seed, "game", i, ...)``);
-- run games in ``workers`` spawned processes, each building its own players;
+  ``derive_seed(seed, "game", i, ...)``).  The settings that fix the games
+  (specs, rules, seed, move cap, opening, colours) are stored beside them in
+  ``DIR/match.json`` (written atomically); a resume with another setting is
+  refused, naming the key.  Without ``--seed`` the stored seed is reused;
+- run games in ``workers`` spawned processes, each building its own players
+  (``run_pool``, which also serves ``rlengine tournament``);
+- report ``duplicates``: decided games whose move sequence repeats an earlier
+  game's (deterministic players with no random opening replay one game);
 - play each game with the one game loop (``games.go.game``): two passes start
   a cleanup phase in which the players capture the stones they believe dead
   (``gtp:`` engines answer ``kgs-genmove_cleanup``), two more passes end it,
@@ -31,14 +37,18 @@ Failures:
   ``timeout`` seconds per command, or refuses a move) voids the game:
   ``RE[Void]``, the comment holds the error (with the engine's stderr tail).
   It is counted under ``errors``, left out of the win rate, and kept on resume
-  (delete its SGF to replay it).  ``gtp:`` engines are restarted at the next
-  game.
+  (``retry_void=True``, ``--retry-void``, plays it again).  ``gtp:`` engines
+  are restarted at the next game.
+- A player that cannot be built (here or in a worker process) is a
+  ``MatchError`` naming the spec, never a traceback.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import itertools
+import json
 import logging
 import math
 import random
@@ -48,7 +58,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 from games.go import sgf
 from games.go.board import BLACK, WHITE, Rules
@@ -56,8 +66,9 @@ from games.go.game import Game, default_move_cap, play_game
 from games.go.players import RandomPlayer
 from rlengine.seeding import derive_seed
 
-__all__ = ["GameOutcome", "MatchError", "MatchSpec", "Z95", "gen_games", "play_one", "run_games", "run_match",
-           "sprt_over", "summarize_generation", "summarize_match", "wilson_interval"]
+__all__ = ["GameOutcome", "MatchError", "MatchSpec", "Z95", "count_duplicates", "gen_games", "is_deterministic",
+           "move_digest", "play_one", "run_games", "run_match", "run_pool", "sprt_over", "summarize_generation",
+           "summarize_match", "warn_deterministic", "wilson_interval"]
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +106,7 @@ class MatchSpec:
     seed: int | None = None
     max_moves: int | None = None  # default 3*N*N
     timeout: float = 60.0  # seconds per engine command
-    random_opening: int = 0  # up to this many random opening moves
+    random_opening: int = 0  # 1..K random opening moves (0: none)
     workers: int = 1
     kind: str = "match"  # named in SGF comments
     names: tuple[str, str] | None = None  # PB/PW of A and B (default: their specs)
@@ -127,6 +138,15 @@ class MatchSpec:
     def path(self, index: int) -> Path:
         return self.out / f"game-{index:06d}.sgf"
 
+    def settings(self) -> dict:
+        """What fixes the games (stored in ``out/match.json``; a resume must match it).  ``num_games``,
+        ``workers`` and ``timeout`` may change."""
+        r = self.rules
+        return {"kind": self.kind, "black": self.black, "white": self.white,
+                "names": None if self.names is None else list(self.names), "size": r.size, "komi": r.komi,
+                "ko": r.ko, "allow_suicide": r.allow_suicide, "swap": self.swap, "seed": self.seed,
+                "max_moves": self.max_moves, "random_opening": self.random_opening}
+
 
 @dataclass(frozen=True)
 class GameOutcome:
@@ -136,6 +156,7 @@ class GameOutcome:
     num_moves: int
     error: str | None = None
     resumed: bool = False
+    digest: str | None = None  # of the move sequence (move_digest)
 
     @property
     def winner(self) -> str | None:
@@ -177,7 +198,8 @@ def _play(spec: MatchSpec, index: int, players: dict[str, object]) -> tuple[sgf.
     try:
         if spec.random_opening:
             opening_seed = derive_seed(spec.seed, "game", index, "opening")
-            count = random.Random(opening_seed).randint(0, spec.random_opening)
+            count = random.Random(opening_seed).randint(1, spec.random_opening)  # never 0: no game repeats
+            # another's opening because both drew none
             chooser = RandomPlayer(opening_seed)  # legal moves that do not fill one's own eye
             for _ in range(min(count, cap)):
                 move = chooser.genmove(game.position, game.to_move)
@@ -191,7 +213,45 @@ def _play(spec: MatchSpec, index: int, players: dict[str, object]) -> tuple[sgf.
         log.warning("game %d voided: %s", index, error)
         game.void(error)
     record = game.record(black=spec.label(names[BLACK]), white=spec.label(names[WHITE]), comment=notes)
-    return record, GameOutcome(index, a_color, game.result, game.num_moves, error)
+    return record, GameOutcome(index, a_color, game.result, game.num_moves, error, digest=move_digest(record))
+
+
+def move_digest(record: sgf.GameRecord) -> str:
+    """A short digest of a game's move sequence (equal for games that repeat each other move for move)."""
+    return hashlib.sha256(repr((record.size, list(record.moves))).encode()).hexdigest()[:16]
+
+
+def count_duplicates(digests: Iterable[str | None]) -> int:
+    """How many games (in the order given) repeat an earlier game's move sequence (None: not counted)."""
+    seen: set[str] = set()
+    repeats = 0
+    for d in digests:
+        if d is None:
+            continue
+        repeats += d in seen
+        seen.add(d)
+    return repeats
+
+
+def is_deterministic(spec: str, player: object) -> bool:
+    """Whether ``player`` (built from ``spec``) is known to play the same move in the same position
+    whatever its seed: a ``deterministic`` attribute when it has one, else a temperature of 0 (greedy
+    ``policy:`` players).  External engines cannot be told (GNU Go without ``--seed`` varies); the
+    duplicate count of a summary catches what this misses."""
+    flag = getattr(player, "deterministic", None)
+    if isinstance(flag, bool):
+        return flag
+    return getattr(player, "temperature", None) == 0
+
+
+def warn_deterministic(pairing: str, *, random_opening: int) -> None:
+    """Log (stderr) that both players of ``pairing`` are deterministic: games with the same colours then
+    repeat each other unless a random opening makes them differ."""
+    advice = (f"only the random opening (1..{random_opening} moves) makes their games differ, and short "
+              f"openings repeat" if random_opening else
+              "every game with the same colours will be the same game: use --random-opening K, a temperature, "
+              "or {seed} in gtp: commands")
+    log.warning("%s: both players are deterministic; %s", pairing, advice)
 
 
 def _read_outcome(spec: MatchSpec, index: int) -> GameOutcome:
@@ -213,7 +273,8 @@ def _read_outcome(spec: MatchSpec, index: int) -> GameOutcome:
     error = None
     if record.result == "Void":
         error = next((line for line in lines if line.startswith("error")), "error")
-    return GameOutcome(index, found.group(2), record.result, record.num_moves, error, resumed=True)
+    return GameOutcome(index, found.group(2), record.result, record.num_moves, error, resumed=True,
+                       digest=move_digest(record))
 
 
 # ---- players, in this process or in workers -------------------------------------------------
@@ -262,10 +323,31 @@ def _play_and_save(spec: MatchSpec, index: int, players: dict[str, object]) -> G
     return outcome
 
 
-_WORKER: dict[str, object] = {}
+class MatchWorker:
+    """``run_pool``'s worker for a match: ``run(index)`` plays game ``index`` of ``spec`` and saves its SGF.
+    Builds its players (closed by ``close``) unless given ``players`` (left open for their owner)."""
+
+    def __init__(self, spec: MatchSpec, players: dict[str, object] | None = None):
+        self.spec = spec
+        self.owned = players is None
+        self.players = _build_players(spec) if players is None else players
+
+    def run(self, index: int) -> GameOutcome:
+        return _play_and_save(self.spec, index, self.players)
+
+    def close(self) -> None:
+        if self.owned:
+            for p in self.players.values():
+                _close(p)
+            self.players = {}
 
 
-def _exit_with_parent(parent: int, players: dict[str, object]) -> None:
+# ---- one pool of worker processes, for matches and tournaments ------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _exit_with_parent(parent: int, close_fn: Callable[[], None]) -> None:
     """A worker whose parent died (killed, not interrupted) stops its engines and exits instead of
     playing on as an orphan."""
     import os
@@ -273,40 +355,127 @@ def _exit_with_parent(parent: int, players: dict[str, object]) -> None:
 
     while os.getppid() == parent:
         time.sleep(1.0)
-    for p in players.values():
-        _close(p)
+    close_fn()
     os._exit(1)
 
 
-def _worker_init(spec: MatchSpec) -> None:
+def _in_worker(exc: Exception) -> MatchError:
+    """A worker's exception as a MatchError that says where it happened (bad input, a ValueError, needs no
+    type name)."""
+    what = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+    return MatchError(f"in a worker process: {what}")
+
+
+def _pool_init(factory: Callable[..., Any], args: tuple) -> None:
     import os
     import threading
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parent = os.getppid()
-    players = _build_players(spec)
-    _WORKER.update(spec=spec, players=players)
-    atexit.register(lambda: [_close(p) for p in players.values()])
-    threading.Thread(target=_exit_with_parent, args=(parent, players), name="parent-watch", daemon=True).start()
+    try:
+        worker = factory(*args)
+    except Exception as exc:  # reported with the first task, as an error line rather than a dead pool
+        _WORKER["error"] = _in_worker(exc)
+        return
+    _WORKER["worker"] = worker
+    atexit.register(worker.close)
+    threading.Thread(target=_exit_with_parent, args=(parent, worker.close), name="parent-watch", daemon=True).start()
 
 
-def _worker_game(index: int) -> GameOutcome:
-    return _play_and_save(_WORKER["spec"], index, _WORKER["players"])  # type: ignore[arg-type]
+def _pool_task(task: Any) -> Any:
+    if "error" in _WORKER:
+        raise _WORKER["error"]
+    try:
+        return _WORKER["worker"].run(task)
+    except Exception as exc:  # a bad spec or checkpoint met only here: an error line, not a traceback
+        raise _in_worker(exc) from None
+
+
+def run_pool(tasks: Iterable[Any], *, workers: int, factory: Callable[..., Any], args: tuple = (),
+             on_result: Callable[[Any, Any], bool], in_flight: int = 1, local: Any = None,
+             saved_in: str = "") -> None:
+    """Run ``worker.run(task)`` for every task, a worker being ``factory(*args)`` (an object with ``run``
+    and ``close``): in ``workers`` spawned processes that each build one worker and keep it, or with one
+    worker in this process (``local``: a worker already built, left open).  ``on_result(task, result)``
+    is called here, in completion order; True from it starts no further task (tasks already running
+    finish and are reported).  ``in_flight``: tasks queued per process.  A worker's failure (a player
+    that cannot be built there, say) is a MatchError; ``saved_in`` says what is kept when a process dies."""
+    tasks = list(tasks)
+    if workers == 1 or len(tasks) <= 1:
+        worker = local if local is not None else factory(*args)
+        try:
+            for task in tasks:
+                if on_result(task, worker.run(task)):
+                    break
+        finally:
+            if local is None:
+                worker.close()
+        return
+    num = min(workers, len(tasks))
+    queue = iter(tasks)
+    with ProcessPoolExecutor(max_workers=num, mp_context=get_context("spawn"), initializer=_pool_init,
+                             initargs=(factory, args)) as pool:
+        try:
+            running = {pool.submit(_pool_task, t): t for t in itertools.islice(queue, num * in_flight)}
+            stopped = False
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = running.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        raise MatchError(f"a worker process died ({exc}); {saved_in or 'what was saved is kept'}: "
+                                         f"re-run the same command to resume") from None
+                    stopped = bool(on_result(task, result)) or stopped
+                    if not stopped:
+                        running.update((pool.submit(_pool_task, t), t) for t in itertools.islice(queue, 1))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # queued tasks are not started
+            raise
 
 
 # ---- many games -----------------------------------------------------------------------------
 
 
+def _settings_path(spec: MatchSpec) -> Path:
+    return spec.out / "match.json"
+
+
+def _resume_settings(spec: MatchSpec) -> tuple[MatchSpec, bool]:
+    """``spec`` with the stored seed when it has none, and whether ``out/match.json`` exists; a MatchError
+    naming the key when the stored settings differ from ``spec``'s."""
+    path = _settings_path(spec)
+    if not path.exists():
+        return spec, False
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MatchError(f"cannot resume from {path}: {exc}") from None
+    if spec.seed is None and stored.get("seed") is not None:
+        spec = _with_seed(spec, int(stored["seed"]))
+    new = spec.settings()
+    for key in sorted(set(stored) | set(new)):
+        if stored.get(key) != new.get(key):
+            raise MatchError(f"{spec.out} was played with {key} = {stored.get(key)!r}, not {new.get(key)!r}; "
+                             f"use the same settings to resume, or another --out")
+    return spec, True
+
+
 def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, object] | None = None,
-              stop_fn: Callable[[dict[int, GameOutcome]], bool] | None = None) -> list[GameOutcome]:
+              stop_fn: Callable[[dict[int, GameOutcome]], bool] | None = None,
+              retry_void: bool = False) -> list[GameOutcome]:
     """Play the games of ``spec`` missing from ``spec.out`` and return all outcomes in order.
 
     ``players``: ``{"A": ..., "B": ...}`` already built (Player objects; the specs then only name them
     in the SGF), played in this process (``workers`` must be 1) and left open for the caller.
     ``stop_fn(outcomes)``: asked after every finished game (outcomes by game index); True starts no
     further game (games already running in workers finish and are saved).
+    ``retry_void``: play the games recorded as void again (their SGFs are replaced).
     """
     from tqdm import tqdm
+
+    from rlengine.runtime import atomic_write_text
 
     if players is not None:
         if set(players) != {"A", "B"}:
@@ -314,6 +483,7 @@ def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, obje
         if spec.workers != 1:
             raise MatchError("players built by the caller play in this process: use workers=1")
 
+    spec, stored = _resume_settings(spec)
     if spec.seed is None:  # fresh entropy, but one base seed so that each game still gets its own seeds
         spec = _with_seed(spec, random.SystemRandom().randrange(2**62))
     spec.out.mkdir(parents=True, exist_ok=True)
@@ -321,9 +491,15 @@ def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, obje
     missing = []
     for i in range(1, spec.num_games + 1):
         if spec.path(i).exists():
-            outcomes[i] = _read_outcome(spec, i)
+            outcome = _read_outcome(spec, i)
+            if retry_void and outcome.error is not None:
+                missing.append(i)
+            else:
+                outcomes[i] = outcome
         else:
             missing.append(i)
+    if not stored:  # the games already here (an older rlengine's) passed the check of their players
+        atomic_write_text(_settings_path(spec), json.dumps(spec.settings(), indent=1, sort_keys=True) + "\n")
     if outcomes:
         log.info("%d games already in %s; playing the %d missing", len(outcomes), spec.out, len(missing))
     if not missing or (stop_fn is not None and stop_fn(outcomes)):
@@ -332,36 +508,24 @@ def run_games(spec: MatchSpec, *, progress: bool = True, players: dict[str, obje
     owned = players is None
     if owned:
         players = _build_players(spec)  # in this process: proves the specs work before any worker starts
+    parallel = spec.workers > 1 and len(missing) > 1
+
+    def on_result(index: int, outcome: GameOutcome) -> bool:
+        outcomes[index] = outcome
+        bar.update(1)
+        return stop_fn is not None and stop_fn(outcomes)
+
     try:
-        if spec.workers == 1 or len(missing) == 1:
-            for i in missing:
-                outcomes[i] = _play_and_save(spec, i, players)
-                bar.update(1)
-                if stop_fn is not None and stop_fn(outcomes):
-                    break
-        else:
+        if all(is_deterministic(spec.spec(k), players[k]) for k in ("A", "B")):
+            warn_deterministic(f"{spec.kind} {spec.label('A')} vs {spec.label('B')}",
+                               random_opening=spec.random_opening)
+        if parallel and owned:
             for p in players.values():
                 _close(p)
             players = {}
-            workers = min(spec.workers, len(missing))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                     initializer=_worker_init, initargs=(spec,)) as pool:
-                queue = iter(missing)  # at most `workers` games in flight, so that a stop wastes little
-                running = {pool.submit(_worker_game, i) for i in itertools.islice(queue, workers)}
-                stopped = False
-                while running:
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        try:
-                            outcome = future.result()
-                        except BrokenProcessPool as exc:
-                            raise MatchError(f"a worker process died ({exc}); the games already saved in "
-                                             f"{spec.out} are kept: re-run the same command to resume") from None
-                        outcomes[outcome.index] = outcome
-                        bar.update(1)
-                        stopped = stopped or (stop_fn is not None and stop_fn(outcomes))
-                        if not stopped:
-                            running |= {pool.submit(_worker_game, i) for i in itertools.islice(queue, 1)}
+        run_pool(missing, workers=spec.workers if parallel else 1, factory=MatchWorker, args=(spec,),
+                 local=None if parallel else MatchWorker(spec, players), on_result=on_result,
+                 saved_in=f"the games already saved in {spec.out} are kept")
     finally:
         bar.close()
         if owned:
@@ -399,10 +563,19 @@ def summarize_match(spec: MatchSpec, outcomes: list[GameOutcome]) -> dict:
         "errors": errors,
         "win_rate": wins["A"] / decided if decided else None,
         "wilson95": [lo, hi],
+        "duplicates": _duplicates(outcomes),
         "black": spec.black,
         "white": spec.white,
         "out": str(spec.out),
     }
+
+
+def _duplicates(outcomes: list[GameOutcome]) -> int:
+    """Games (void ones left out) that repeat an earlier game move for move; logged when there are any."""
+    repeats = count_duplicates(o.digest for o in outcomes if o.error is None)
+    if repeats:
+        log.warning("%d of %d games repeat an earlier game move for move", repeats, len(outcomes))
+    return repeats
 
 
 def summarize_generation(spec: MatchSpec, outcomes: list[GameOutcome]) -> dict:
@@ -416,6 +589,7 @@ def summarize_generation(spec: MatchSpec, outcomes: list[GameOutcome]) -> dict:
         "written": sum(not o.resumed for o in outcomes),
         "results": counts,
         "mean_moves": sum(good) / len(good) if good else None,
+        "duplicates": _duplicates(outcomes),
         "black": spec.black,
         "white": spec.white,
         "out": str(spec.out),
@@ -441,8 +615,9 @@ def sprt_over(sprt, outcomes: dict[int, GameOutcome]) -> dict:
 
 
 def run_match(spec: MatchSpec, *, progress: bool = True, players: dict[str, object] | None = None,
-              sprt=None) -> dict:
-    """Play (or resume) a match; the summary ``rlengine match`` prints (``players``: see ``run_games``).
+              sprt=None, retry_void: bool = False) -> dict:
+    """Play (or resume) a match; the summary ``rlengine match`` prints (``players``, ``retry_void``: see
+    ``run_games``).
 
     ``sprt`` (a ``rlengine.ratings.SPRT``): stop as soon as the sequential test on A's results, taken in
     game order, decides; ``num_games`` is then the cap.  The summary counts the games up to the deciding
@@ -450,19 +625,19 @@ def run_match(spec: MatchSpec, *, progress: bool = True, players: dict[str, obje
     kept on disk and counted under ``beyond_decision``.
     """
     if sprt is None:
-        return summarize_match(spec, run_games(spec, progress=progress, players=players))
-    outcomes = run_games(spec, progress=progress, players=players,
+        return summarize_match(spec, run_games(spec, progress=progress, players=players, retry_void=retry_void))
+    outcomes = run_games(spec, progress=progress, players=players, retry_void=retry_void,
                          stop_fn=lambda done: sprt_over(sprt, done)["decision"] != "inconclusive")
     test = sprt_over(sprt, {o.index: o for o in outcomes})
     used = [o for o in outcomes if o.index <= test["last_game"]]
     return {**summarize_match(spec, used), "beyond_decision": len(outcomes) - len(used), "sprt": test}
 
 
-def gen_games(spec: MatchSpec, *, progress: bool = True) -> dict:
+def gen_games(spec: MatchSpec, *, progress: bool = True, retry_void: bool = False) -> dict:
     """Generate (or resume) games between two GTP engines; the summary ``rlengine gen-games`` prints."""
     for name in ("A", "B"):
         if not spec.spec(name).startswith("gtp:"):
             raise MatchError(f"gen-games plays external GTP engines; got {spec.spec(name)!r}")
     if spec.swap:
         raise MatchError("gen-games keeps --black on black; swapping colours is for matches")
-    return summarize_generation(spec, run_games(spec, progress=progress))
+    return summarize_generation(spec, run_games(spec, progress=progress, retry_void=retry_void))

@@ -7,19 +7,29 @@ format:
 - ``gauntlet``: every player meets every *field* player (``--field``), field players do not meet
   each other.
 
-Each pairing plays ``games`` games with colours alternating (the first-named player is black in odd
-games).  Game k of pairing (A, B) is ``rlengine.match``'s game k of the match A against B with
-``swap``, on a seed derived from the tournament's seed and the pairing, so it is the same game
-whenever, wherever and in whatever order it is played.  The games go through the one game loop
+A pairing is named and seeded by its players' names in sorted order (``"a vs b"``), so the order of
+``--player`` does not matter: a rerun with the players listed in another order resumes the same games.
+Each pairing plays ``games`` games with colours alternating; which player is black in its odd games
+is chosen so that, over the whole tournament, every player is black in as many games as it is white,
+or one more or one fewer (the pairings are oriented along closed walks of the pairing graph, an
+Euler-tour orientation over the players sorted by name; odd ``games`` included, e.g. one game per
+pairing).  Colours are balanced, not modelled: the ratings fit no first-move advantage.  Game k of
+pairing (A, B) is ``rlengine.match``'s game k of the match A against B with ``swap``, on a seed
+derived from the tournament's seed and the pairing, so it is the same game whenever, wherever and in
+whatever order it is played (for the same set of players).  The games go through the one game loop
 (``rlengine.match.play_one``): cleanup phase, Tromp-Taylor result that agrees with GNU Go's
 ``final_score``, forfeit on an illegal move, void on a crashed engine.
 
 **Where games run.**  ``TournamentWorker`` is a plain class that plays one game per task with players
 it builds once and keeps; it runs in this process (``workers=1``), in ``workers`` spawned processes, or
 as Ray actors (``backend="ray"``, ``rlengine.runtime.ActorPool``, on this machine or a cluster).  The
-driver alone writes: each finished game's SGF atomically under ``games/``, then its row in the results
-database in one transaction.  A tournament killed at any moment resumes with the same command: the
-database says which games are done, and only the others are played.
+driver alone writes: each finished game's SGF atomically under
+``games/<tournament>/<pairing>-<hash>/`` (the hash of the two players' exact names and specs, so two
+tournaments sharing one folder, or two specs that differ only in punctuation, never share a file),
+then its row in the results database in one transaction.  A tournament killed at any moment resumes
+with the same command: the database says which games are done, and only the others are played
+(``retry_void``, ``--retry-void``: void games too).  Both players deterministic is logged as a
+warning; the summary counts ``duplicates``, decided games that repeat an earlier game move for move.
 
 **Output.** ``run_tournament`` returns the ratings (``rlengine.ratings``), a crosstable, and the
 summary the CLI prints as its final JSON line; for players from a run, ``plot_elo`` draws Elo against
@@ -28,30 +38,31 @@ training step with interval bars and the run's TensorBoard gets the same figures
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
-import os
 import re
 import time
 from collections import OrderedDict
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
+from games.go import sgf
 from games.go.board import Rules
-from rlengine.match import MatchSpec, play_one
+from rlengine.match import (MatchSpec, count_duplicates, is_deterministic, move_digest, play_one,
+                            run_pool, warn_deterministic)
 from rlengine.ratings import GameRow, Ratings, RatingsError, Result, ResultsDB, format_table, rate
 from rlengine.seeding import derive_seed
 
 __all__ = ["Entrant", "TournamentError", "TournamentSpec", "TournamentWorker", "crosstable", "entrants_from_run",
-           "format_report", "log_to_tensorboard", "parse_entrant", "play_tournament", "plot_elo", "run_tournament",
-           "tournament_results"]
+           "format_report", "log_to_tensorboard", "pairing_key", "parse_entrant", "play_tournament", "plot_elo",
+           "run_tournament", "tournament_duplicates", "tournament_results"]
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("round-robin", "gauntlet")
+SCHEDULE = "sorted names, balanced colours"  # stored with the settings: older tournaments keyed by --player order
 
 
 class TournamentError(ValueError):
@@ -163,24 +174,70 @@ class TournamentSpec:
         r = self.rules
         return {"format": self.format, "games_per_pairing": self.games, "size": r.size, "komi": r.komi,
                 "ko": r.ko, "allow_suicide": r.allow_suicide, "seed": self.seed, "max_moves": self.max_moves,
-                "random_opening": self.random_opening}
+                "random_opening": self.random_opening, "schedule": SCHEDULE}
 
     def pairings(self) -> list[tuple[Entrant, Entrant]]:
-        ps = self.players
+        """Every pairing as (first, second): ``first`` is black in the pairing's odd games.  Pairings and
+        colours depend on the set of players, not on their order."""
+        ps = sorted(self.players, key=lambda p: p.name)
         if self.format == "round-robin":
-            return [(a, b) for k, a in enumerate(ps) for b in ps[k + 1:]]
-        return [(a, b) for a in ps if not a.field for b in ps if b.field]
+            edges = [(a, b) for k, a in enumerate(ps) for b in ps[k + 1:]]
+        else:
+            edges = [(a, b) for a in ps if not a.field for b in ps if b.field]
+        index = {p.name: k for k, p in enumerate(ps)}
+        order = _balanced_orientation([(index[a.name], index[b.name]) for a, b in edges], len(ps))
+        return [(ps[u], ps[v]) for u, v in order]
 
     def match(self, a: Entrant, b: Entrant) -> MatchSpec:
-        """The match of pairing (a, b): its games are the tournament's games of that pairing."""
-        return MatchSpec(a.spec, b.spec, self.games, self.out / "games" / _safe(pairing_key(a, b)), rules=self.rules,
-                         swap=True, seed=derive_seed(self.seed, "tournament", a.name, b.name),
-                         max_moves=self.max_moves, timeout=self.timeout, random_opening=self.random_opening,
-                         kind=f"tournament {self.name}", names=(a.name, b.name))
+        """The match of pairing (a, b), ``a`` black in odd games: its games are the tournament's games of
+        that pairing, saved under ``out/games/<tournament>/<pairing>-<hash of names and specs>/``."""
+        x, y = sorted((a, b), key=lambda p: p.name)
+        exact = hashlib.sha256(json.dumps([[x.name, x.spec], [y.name, y.spec]]).encode()).hexdigest()[:10]
+        folder = self.out / "games" / self.name / f"{_safe(pairing_key(a, b))}-{exact}"
+        return MatchSpec(a.spec, b.spec, self.games, folder, rules=self.rules, swap=True,
+                         seed=derive_seed(self.seed, "tournament", x.name, y.name), max_moves=self.max_moves,
+                         timeout=self.timeout, random_opening=self.random_opening, kind=f"tournament {self.name}",
+                         names=(a.name, b.name))
 
 
 def pairing_key(a: Entrant, b: Entrant) -> str:
-    return f"{a.name} vs {b.name}"
+    """The pairing's name in the results database: the two names sorted, ``"a vs b"``."""
+    return " vs ".join(sorted((a.name, b.name)))
+
+
+def _balanced_orientation(edges: list[tuple[int, int]], num_players: int) -> list[tuple[int, int]]:
+    """``edges`` (pairs of players), each ordered as (first, second) so that every player is first in as
+    many pairings as it is second, or one more or one fewer.  Odd-degree players are joined to one extra
+    vertex so that every degree is even; walks along unused edges then always close where they started,
+    and each pass through a player leaves it once and enters it once."""
+    degree = [0] * num_players
+    for u, v in edges:
+        degree[u] += 1
+        degree[v] += 1
+    extra = num_players
+    all_edges = list(edges) + [(u, extra) for u in range(num_players) if degree[u] % 2]
+    adj: list[list[tuple[int, int]]] = [[] for _ in range(num_players + 1)]  # node -> [(edge, other end)]
+    for k, (u, v) in enumerate(all_edges):
+        adj[u].append((k, v))
+        adj[v].append((k, u))
+    used = [False] * len(all_edges)
+    nxt = [0] * (num_players + 1)
+    oriented: list[tuple[int, int]] = list(edges)
+    for start in range(num_players + 1):
+        node = start
+        while True:
+            while nxt[node] < len(adj[node]) and used[adj[node][nxt[node]][0]]:
+                nxt[node] += 1
+            if nxt[node] == len(adj[node]):
+                if node == start:
+                    break
+                raise AssertionError("an open walk in a graph of even degrees")  # pragma: no cover
+            k, other = adj[node][nxt[node]]
+            used[k] = True
+            if k < len(edges):
+                oriented[k] = (node, other)
+            node = other
+    return oriented
 
 
 def _safe(text: str) -> str:
@@ -210,7 +267,10 @@ class TournamentWorker:
         if key in self.players:
             self.players.move_to_end(key)
             return self.players[key]
-        player = load_player(spec, seed=0)  # reseeded before every game
+        try:
+            player = load_player(spec, seed=0)  # reseeded before every game
+        except Exception as exc:  # noqa: BLE001 - an error line naming the player, not a traceback
+            raise TournamentError(f"cannot build player {name!r} from spec {spec!r}: {exc}") from None
         self.players[key] = player
         while len(self.players) > self.max_players:
             _, old = self.players.popitem(last=False)
@@ -245,41 +305,26 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-_PROCESS_WORKER: dict[str, TournamentWorker] = {}
-
-
-def _process_init() -> None:
-    import atexit
-    import threading
-
-    from rlengine.match import _exit_with_parent
-
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    worker = TournamentWorker()
-    _PROCESS_WORKER["w"] = worker
-    atexit.register(worker.close)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(), worker.players), name="parent-watch",
-                     daemon=True).start()
-
-
-def _process_run(task: dict) -> dict:
-    return _PROCESS_WORKER["w"].run(task)
-
-
 # ---- the driver ---------------------------------------------------------------------------------------
 
 
 def _check_players(spec: TournamentSpec) -> None:
-    """Build every player once in this process, so that a bad spec fails before any game is played."""
+    """Build every player once in this process, so that a bad spec fails before any game is played, and
+    warn about pairings of two deterministic players."""
     from rlengine.match import _close
     from rlengine.registry import load_player
 
+    deterministic = {}
     for p in spec.players:
         try:
             player = load_player(p.spec, seed=0)
         except Exception as exc:  # noqa: BLE001 - any failure to build is the spec's fault here
             raise TournamentError(f"cannot build player {p.name!r} from spec {p.spec!r}: {exc}") from None
+        deterministic[p.name] = is_deterministic(p.spec, player)
         _close(player)
+    for a, b in spec.pairings():
+        if deterministic[a.name] and deterministic[b.name]:
+            warn_deterministic(f"tournament {spec.name}, {pairing_key(a, b)}", random_opening=spec.random_opening)
 
 
 def _tasks(spec: TournamentSpec, done: set[tuple[str, int]]) -> list[dict]:
@@ -290,7 +335,7 @@ def _tasks(spec: TournamentSpec, done: set[tuple[str, int]]) -> list[dict]:
             if (key, k) not in done]
 
 
-def _store(db: ResultsDB, spec: TournamentSpec, task: dict, res: dict) -> None:
+def _store(db: ResultsDB, spec: TournamentSpec, task: dict, res: dict, *, retry_void: bool = False) -> None:
     from rlengine.runtime import atomic_write_text
 
     match: MatchSpec = task["match"]
@@ -301,18 +346,20 @@ def _store(db: ResultsDB, spec: TournamentSpec, task: dict, res: dict) -> None:
     db.record(GameRow(spec.name, res["pairing"], res["game"], black, white,
                       derive_seed(match.seed, "game", res["game"]), res["result"], res["moves"],
                       str(path.relative_to(spec.out)) if path.is_relative_to(spec.out) else str(path),
-                      res["started"], res["ended"]))
+                      res["started"], res["ended"]), replace_void=retry_void)
 
 
-def play_tournament(spec: TournamentSpec, *, progress: bool = True) -> ResultsDB:
-    """Play every game of ``spec`` missing from its database; returns the open database."""
+def play_tournament(spec: TournamentSpec, *, progress: bool = True, retry_void: bool = False) -> ResultsDB:
+    """Play every game of ``spec`` missing from its database (``retry_void``: and every void one); returns
+    the open database."""
     from tqdm import tqdm
 
     db = ResultsDB(spec.db)
     try:
         _check_players(spec)  # before the tournament is registered: a bad spec leaves nothing behind
         db.start(spec.name, spec.settings(), [(p.name, p.spec, p.step) for p in spec.players])
-        tasks = _tasks(spec, db.done(spec.name))
+        done = db.done(spec.name, void=not retry_void)
+        tasks = _tasks(spec, done)
         total = len(spec.pairings()) * spec.games
         if total - len(tasks):
             log.info("tournament %s: %d of %d games already in %s; playing the %d missing", spec.name,
@@ -320,19 +367,18 @@ def play_tournament(spec: TournamentSpec, *, progress: bool = True) -> ResultsDB
         if tasks:
             bar = tqdm(total=total, initial=total - len(tasks), desc=f"tournament {spec.name}", unit="game",
                        disable=not progress, dynamic_ncols=True)
+
+            def store(task: dict, res: dict) -> bool:
+                _store(db, spec, task, res, retry_void=retry_void)
+                bar.update(1)
+                return False
+
             try:
                 if spec.backend == "ray":
-                    _run_ray(spec, db, tasks, bar)
-                elif spec.workers == 1:
-                    worker = TournamentWorker()
-                    try:
-                        for task in tasks:
-                            _store(db, spec, task, worker.run(task))
-                            bar.update(1)
-                    finally:
-                        worker.close()
+                    _run_ray(spec, tasks, store)
                 else:
-                    _run_processes(spec, db, tasks, bar)
+                    run_pool(tasks, workers=spec.workers, factory=TournamentWorker, on_result=store, in_flight=2,
+                             saved_in=f"the games already recorded in {spec.db} are kept")
             finally:
                 bar.close()
     except BaseException:
@@ -341,30 +387,7 @@ def play_tournament(spec: TournamentSpec, *, progress: bool = True) -> ResultsDB
     return db
 
 
-def _run_processes(spec: TournamentSpec, db: ResultsDB, tasks: list[dict], bar) -> None:
-    workers = min(spec.workers, len(tasks))
-    pending = iter(tasks)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_process_init) as pool:
-        running = {}
-        for task in [t for _, t in zip(range(2 * workers), pending)]:  # two per worker in flight
-            running[pool.submit(_process_run, task)] = task
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = running.pop(future)
-                try:
-                    res = future.result()
-                except BrokenProcessPool as exc:
-                    raise TournamentError(f"a worker process died ({exc}); the games already recorded in "
-                                          f"{spec.db} are kept: re-run the same command to resume") from None
-                _store(db, spec, task, res)
-                bar.update(1)
-                nxt = next(pending, None)
-                if nxt is not None:
-                    running[pool.submit(_process_run, nxt)] = nxt
-
-
-def _run_ray(spec: TournamentSpec, db: ResultsDB, tasks: list[dict], bar) -> None:
+def _run_ray(spec: TournamentSpec, tasks: list[dict], store) -> None:
     from rlengine.runtime import ActorPool, connect_ray
 
     started = connect_ray(spec.address, num_cpus=max(spec.workers, 1))
@@ -378,8 +401,7 @@ def _run_ray(spec: TournamentSpec, db: ResultsDB, tasks: list[dict], bar) -> Non
             if got is None:
                 break
             _, task, res = got
-            _store(db, spec, task, res)
-            bar.update(1)
+            store(task, res)
     finally:
         pool.close()
         if started:
@@ -396,6 +418,25 @@ def tournament_results(db: ResultsDB, name: str) -> tuple[list[Result], int]:
     rows = db.games(name)
     results = [Result(g.black, g.white, g.result, f"{g.pairing}#{g.game}") for g in rows if g.winner is not None]
     return results, len(rows) - len(results)
+
+
+def tournament_duplicates(db: ResultsDB, spec: TournamentSpec) -> int:
+    """Decided games of ``spec``'s tournament (in the order they were stored) whose move sequence repeats
+    an earlier one's, read from their SGFs; logged as a warning when there are any."""
+    digests = []
+    for g in db.games(spec.name):
+        if g.winner is None or not g.sgf:
+            continue
+        path = spec.out / g.sgf
+        try:
+            digests.append(move_digest(sgf.GameRecord.from_tree(sgf.read_sgf(path)[0], source=str(path))))
+        except (sgf.SgfError, IndexError, OSError) as exc:
+            log.warning("tournament %s: cannot read %s (%s); left out of the duplicate count", spec.name, path, exc)
+    repeats = count_duplicates(digests)
+    if repeats:
+        log.warning("tournament %s: %d of %d decided games repeat an earlier game move for move", spec.name,
+                    repeats, len(digests))
+    return repeats
 
 
 def crosstable(results: list[Result], names: list[str]) -> str:
@@ -422,19 +463,20 @@ def crosstable(results: list[Result], names: list[str]) -> str:
 
 
 def run_tournament(spec: TournamentSpec, *, anchor: str | None = None, anchor_elo: float = 0.0,
-                   ci: str = "hessian", progress: bool = True) -> tuple[dict, Ratings, str]:
+                   ci: str = "hessian", progress: bool = True, retry_void: bool = False) -> tuple[dict, Ratings, str]:
     """Play (or resume) the tournament and rate it: (summary, ratings, crosstable text)."""
     names = [p.name for p in spec.players]
     if anchor is not None and anchor not in names:
         raise TournamentError(f"--anchor {anchor!r} is not a player of this tournament; players: {', '.join(names)}")
-    with play_tournament(spec, progress=progress) as db:
+    with play_tournament(spec, progress=progress, retry_void=retry_void) as db:
         results, void = tournament_results(db, spec.name)
+        duplicates = tournament_duplicates(db, spec)
     results = [r for r in results if r.black in names and r.white in names]
     try:
         ratings = rate(results, anchor=anchor or names[0], anchor_elo=anchor_elo, ci=ci, names=names)
     except RatingsError as exc:
         raise TournamentError(f"tournament {spec.name}: {exc}") from None
-    summary = {**ratings.as_dict(), "void": void, "tournament": spec.name, "db": str(spec.db),
+    summary = {**ratings.as_dict(), "void": void, "duplicates": duplicates, "tournament": spec.name, "db": str(spec.db),
                "format": spec.format, "ci": ci}
     return summary, ratings, crosstable(results, names)
 

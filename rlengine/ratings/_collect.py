@@ -57,7 +57,7 @@ def read_results(paths: list[str | Path], *, skip_unnamed: bool = False, progres
             if not path.exists():
                 raise FileNotFoundError(f"{path}: no such file or directory")
             if _is_sqlite(path):
-                with ResultsDB(path, create=False) as db:
+                with ResultsDB(path, readonly=True) as db:
                     for row in db.games():
                         _add(out, Result(row.black, row.white, row.result, f"{path}:{row.tournament}/"
                                          f"{row.pairing}#{row.game}"))

@@ -11,8 +11,12 @@ Tables:
   (two copies of a command racing) stays one row.
 
 The file is marked as ours with ``PRAGMA application_id``; any other SQLite file, or a file that is not
-SQLite at all, is refused with a message naming it.  Several processes may write to one file at once:
-each write is a short ``BEGIN IMMEDIATE`` transaction and waits (``busy_timeout``) for the others.
+SQLite at all, is refused with a message naming it.  ``readonly=True`` (what ``rlengine ratings`` uses)
+opens a database without ever writing to it: an empty or foreign file stays as it was.
+
+Several processes may write to one file at once: each write is a short ``BEGIN IMMEDIATE`` transaction
+and waits (``busy_timeout``) for the others.  ``record(row, replace_void=True)`` replaces a stored void
+game (``--retry-void``), never a decided one.
 """
 
 from __future__ import annotations
@@ -114,12 +118,17 @@ class GameRow:
 
 
 class ResultsDB:
-    """A results database; ``ResultsDB(path)`` creates it, or opens one of ours (DatabaseError otherwise)."""
+    """A results database; ``ResultsDB(path)`` creates it, or opens one of ours (DatabaseError otherwise);
+    ``readonly=True`` opens an existing one of ours for reading and changes nothing on disk."""
 
-    def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 60.0):
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False, timeout: float = 60.0):
         self.path = Path(path)
-        if not self.path.exists() and not create:
+        self.readonly = readonly
+        if not self.path.exists() and (readonly or not create):
             raise DatabaseError(f"{self.path}: no such results database")
+        if readonly:
+            self._open_readonly(timeout)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout
         while True:
@@ -141,6 +150,31 @@ class ResultsDB:
             except sqlite3.DatabaseError as exc:
                 self._drop()
                 raise DatabaseError(f"{self.path}: not a usable SQLite results database ({exc})") from None
+
+    def _open_readonly(self, timeout: float) -> None:
+        if self.path.stat().st_size == 0:
+            raise DatabaseError(f"{self.path}: an empty file, not an rlengine results database")
+        try:
+            self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout,
+                                        isolation_level=None)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"{self.path}: cannot open the results database read-only ({exc})") from None
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            app = self.conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            self._drop()
+            raise DatabaseError(f"{self.path}: not a usable SQLite results database ({exc})") from None
+        if app != APPLICATION_ID:
+            self._drop()
+            raise DatabaseError(f"{self.path} is an SQLite file but not an rlengine results database "
+                                f"(application_id {app:#x}, tables: {', '.join(sorted(tables)) or 'none'})")
+        if version != SCHEMA_VERSION:
+            self._drop()
+            raise DatabaseError(f"{self.path}: results database schema {version}, this rlengine reads "
+                                f"{SCHEMA_VERSION}")
 
     def _drop(self) -> None:
         if self.conn is not None:
@@ -240,21 +274,28 @@ class ResultsDB:
             "SELECT name, spec, step FROM players WHERE tournament = ? ORDER BY rowid", (name,))]
 
     # ---- games ---------------------------------------------------------------------------------------
-    def record(self, row: GameRow) -> bool:
-        """Store one finished game in its own transaction; False when that game was already stored."""
+    def record(self, row: GameRow, *, replace_void: bool = False) -> bool:
+        """Store one finished game in its own transaction; False when that game was already stored
+        (``replace_void``: unless the stored one is void, which the new row then replaces)."""
+        conflict = (" ON CONFLICT (tournament, pairing, game) DO UPDATE SET black = excluded.black, "
+                    "white = excluded.white, seed = excluded.seed, result = excluded.result, winner = excluded.winner, "
+                    "reason = excluded.reason, moves = excluded.moves, sgf = excluded.sgf, "
+                    "started = excluded.started, ended = excluded.ended WHERE games.reason = 'void'"
+                    if replace_void else " ON CONFLICT DO NOTHING")
         with self._write() as c:
             cur = c.execute(
-                "INSERT OR IGNORE INTO games (tournament, pairing, game, black, white, seed, result, winner, "
-                "reason, moves, sgf, started, ended) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO games (tournament, pairing, game, black, white, seed, result, winner, "
+                "reason, moves, sgf, started, ended) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict,
                 (row.tournament, row.pairing, row.game, row.black, row.white, row.seed, row.result,
                  result_winner(row.result), result_reason(row.result), row.moves, row.sgf, row.started,
                  row.ended or _now()))
             return cur.rowcount == 1
 
-    def done(self, name: str) -> set[tuple[str, int]]:
-        """(pairing, game) of every game of tournament ``name`` already stored."""
-        return {(r[0], r[1]) for r in
-                self.conn.execute("SELECT pairing, game FROM games WHERE tournament = ?", (name,))}
+    def done(self, name: str, *, void: bool = True) -> set[tuple[str, int]]:
+        """(pairing, game) of every game of tournament ``name`` already stored (``void=False``: void games
+        left out, as not done)."""
+        q = "SELECT pairing, game FROM games WHERE tournament = ?" + ("" if void else " AND reason != 'void'")
+        return {(r[0], r[1]) for r in self.conn.execute(q, (name,))}
 
     def games(self, name: str | None = None) -> list[GameRow]:
         """Every stored game (of tournament ``name``, or of all), in the order they were stored."""

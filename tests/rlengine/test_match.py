@@ -169,6 +169,9 @@ def test_engine_that_dies_or_hangs_voids_one_game_and_the_match_goes_on(tmp_path
         assert record.result != "Void"
         check_replays(record)
     assert run_match(match, progress=False) == {**summary, "played": 0}  # void games are kept on resume
+    again = run_match(match, progress=False, retry_void=True)  # ... and played again with --retry-void
+    assert again["played"] == 1 and again["errors"] == 0 and again["games"] == 3
+    assert read(tmp_path / "m" / "game-000001.sgf").result != "Void"
 
 
 def test_illegal_move_forfeits(tmp_path):
@@ -209,8 +212,41 @@ def test_resume_refuses_another_pairing(tmp_path):
     run_match(MatchSpec("random", "random", 1, tmp_path, rules=rules, seed=3, max_moves=6), progress=False)
     record = read(tmp_path / "game-000001.sgf")
     assert record.num_moves == 6 and "move cap (6)" in record.comment
-    with pytest.raises(MatchError, match="played with player B = 'random'"):
-        run_match(MatchSpec("random", "gtp:/usr/games/gnugo --mode gtp", 1, tmp_path, rules=rules), progress=False)
+    with pytest.raises(MatchError, match="played with white = 'random', not 'gtp:"):
+        run_match(MatchSpec("random", "gtp:/usr/games/gnugo --mode gtp", 1, tmp_path, rules=rules, max_moves=6),
+                  progress=False)
+
+
+def test_resume_refuses_changed_settings(tmp_path):
+    """Issue 24: a 5x5 komi 0.5 match resumed with --size 7 --komi 7.5 counted the old games.  The
+    settings are stored beside the games; a change is refused naming the key, more games are not."""
+    first = MatchSpec("random", "random", 2, tmp_path, rules=Rules(size=5, komi=0.5), seed=3)
+    run_match(first, progress=False)
+    assert json.loads((tmp_path / "match.json").read_text())["komi"] == 0.5
+    with pytest.raises(MatchError, match=r"was played with komi = 0.5, not 7.5"):
+        run_match(MatchSpec("random", "random", 3, tmp_path, rules=Rules(size=7, komi=7.5), seed=3), progress=False)
+    with pytest.raises(MatchError, match=r"was played with size = 5, not 7"):
+        run_match(MatchSpec("random", "random", 3, tmp_path, rules=Rules(size=7, komi=0.5), seed=3), progress=False)
+    with pytest.raises(MatchError, match=r"was played with seed = 3, not 4"):
+        run_match(MatchSpec("random", "random", 3, tmp_path, rules=Rules(size=5, komi=0.5), seed=4), progress=False)
+    # more games, and no seed given: the stored seed is reused, so game 3 is the one a seeded run plays
+    more = run_match(MatchSpec("random", "random", 3, tmp_path, rules=Rules(size=5, komi=0.5)), progress=False)
+    assert more["games"] == 3 and more["played"] == 1
+    twin = tmp_path / "twin"
+    run_match(MatchSpec("random", "random", 3, twin, rules=Rules(size=5, komi=0.5), seed=3), progress=False)
+    assert (twin / "game-000003.sgf").read_text() == (tmp_path / "game-000003.sgf").read_text()
+
+
+def test_random_opening_draws_at_least_one_move(tmp_path):
+    """Issue 24: --random-opening K drew 0..K moves, so greedy players often started from the empty board
+    and repeated a game; it draws 1..K."""
+    summary = run_match(MatchSpec("random", "random", 8, tmp_path, rules=Rules(size=5), seed=1, random_opening=1,
+                                  max_moves=4), progress=False)
+    assert summary["games"] == 8
+    for i in range(1, 9):
+        record = read(tmp_path / f"game-{i:06d}.sgf")
+        assert sum(n.comment == "random opening move" for n in record.nodes) == 1
+        assert "random opening: 1 moves" in record.comment
 
 
 def _children(pid: int) -> set[int]:

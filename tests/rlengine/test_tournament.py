@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from games.go import sgf
 from games.go.board import Rules
 from rlengine.ratings import ResultsDB
-from rlengine.tournament import Entrant, TournamentError, TournamentSpec, parse_entrant, play_tournament
+from rlengine.tournament import (Entrant, TournamentError, TournamentSpec, pairing_key, parse_entrant,
+                                 play_tournament, run_tournament)
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -111,11 +116,12 @@ def test_formats_and_settings():
     a, b, c = (Entrant(n, "random") for n in "abc")
     f1, f2 = Entrant("f1", "random", field=True), Entrant("f2", "random", field=True)
     rr = TournamentSpec("t", [a, b, c])
-    assert [(x.name, y.name) for x, y in rr.pairings()] == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert sorted(pairing_key(x, y) for x, y in rr.pairings()) == ["a vs b", "a vs c", "b vs c"]
     g = TournamentSpec("t", [a, b, f1, f2], format="gauntlet")
-    assert [(x.name, y.name) for x, y in g.pairings()] == [("a", "f1"), ("a", "f2"), ("b", "f1"), ("b", "f2")]
+    assert sorted(pairing_key(x, y) for x, y in g.pairings()) == ["a vs f1", "a vs f2", "b vs f1", "b vs f2"]
     m = rr.match(a, b)
     assert m.swap and m.a_color(1) == "black" and m.a_color(2) == "white" and m.names == ("a", "b")
+    assert rr.settings()["schedule"]  # a tournament started by an older rlengine (keyed by order) is refused
     assert parse_entrant("gnugo=gtp:/usr/games/gnugo --mode gtp") == Entrant("gnugo", "gtp:/usr/games/gnugo --mode gtp")
     assert parse_entrant("policy:runs/x=y").name == "policy:runs/x=y"  # no NAME= prefix: named by its spec
     with pytest.raises(TournamentError, match="at least two players"):
@@ -202,3 +208,179 @@ def test_match_sprt_stops_early(tmp_path, gnugo, rlengine_cmd):
     r = _run(rlengine_cmd + ["match", "--black", "random", "--white", "random", "--games", "2", "--sprt",
                              "elo0=5,elo1=1", "--out", str(tmp_path / "m2"), "--no-progress"])
     assert r.returncode != 0 and "elo1 > elo0" in r.stderr
+
+
+def _black_counts(spec: TournamentSpec) -> dict[str, list[int]]:
+    """[black games, white games] of each player over the whole tournament."""
+    counts = {p.name: [0, 0] for p in spec.players}
+    for a, b in spec.pairings():
+        m = spec.match(a, b)
+        for k in range(1, spec.games + 1):
+            black, white = (a, b) if m.a_color(k) == "black" else (b, a)
+            counts[black.name][0] += 1
+            counts[white.name][1] += 1
+    return counts
+
+
+@pytest.mark.parametrize("num_players,games", [(5, 1), (4, 1), (6, 3), (7, 1), (5, 2)])
+def test_colours_are_balanced_per_player(num_players, games):
+    """Issue 24: the first-named player was black in game 1 of every pairing (5 players, --games 1: A
+    black 4 of 4 times, E 0 of 4).  Now every player's black and white counts differ by at most one."""
+    players = [Entrant(chr(ord("A") + k), "random") for k in range(num_players)]
+    counts = _black_counts(TournamentSpec("t", players, games=games))
+    assert all(abs(b - w) <= 1 for b, w in counts.values()), counts
+    if (num_players - 1) * games % 2 == 0:  # an even number of games each: exactly balanced
+        assert all(b == w for b, w in counts.values()), counts
+    field = [Entrant(f"f{k}", "random", field=True) for k in range(2)]
+    gauntlet = TournamentSpec("g", players[:3] + field, games=games, format="gauntlet")
+    assert all(abs(b - w) <= 1 for b, w in _black_counts(gauntlet).values())
+
+
+def test_pairings_do_not_depend_on_player_order():
+    players = [Entrant(n, f"gtp:engine {n}") for n in ("e", "b", "d", "a", "c")]
+    one = TournamentSpec("t", players, games=3, seed=4)
+    other = TournamentSpec("t", players[::-1], games=3, seed=4)
+
+    def described(spec):
+        return sorted((pairing_key(a, b), a.name, str(spec.match(a, b).out), spec.match(a, b).seed)
+                      for a, b in spec.pairings())
+
+    assert described(one) == described(other)
+
+
+def test_rerun_with_the_players_swapped_plays_nothing_new(tmp_path):
+    """Issue 24: a rerun with --player order swapped played every pairing again, and the ratings
+    counted both."""
+    common = dict(games=2, rules=Rules(5, 7.5), seed=1, out=tmp_path)
+    a, b = Entrant("a", "random"), Entrant("b", "random")
+    first, _, _ = run_tournament(TournamentSpec("t", [a, b], **common), anchor="a", progress=False)
+    again, _, _ = run_tournament(TournamentSpec("t", [b, a], **common), anchor="a", progress=False)
+    assert first["games"] + first["void"] == 2
+    assert again["games"] == first["games"] and again["players"] == first["players"]
+    with ResultsDB(tmp_path / "results.sqlite") as db:
+        assert len(db.games("t")) == 2
+
+
+def _check_rows_against_sgfs(db: ResultsDB, name: str, out) -> list:
+    """Every row's SGF exists, is this tournament's, and says what the row says."""
+    rows = db.games(name)
+    for row in rows:
+        record = sgf.GameRecord.from_tree(sgf.read_sgf(out / row.sgf)[0])
+        assert (record.black_player, record.white_player, record.result) == (row.black, row.white, row.result), \
+            row
+        assert f"rlengine tournament {name}," in record.comment, (row, record.comment.splitlines()[0])
+    assert len({row.sgf for row in rows}) == len(rows)
+    return rows
+
+
+def test_two_tournaments_in_one_folder_keep_their_own_sgfs(tmp_path):
+    """Issue 24: two tournaments sharing --out overwrote each other's SGFs (the database said W+32.5,
+    the file B+17.5 and tournament t2)."""
+    players = [Entrant("a", "random"), Entrant("b", "random"), Entrant("c", "random")]
+    for name, seed in (("t1", 1), ("t2", 2)):
+        play_tournament(TournamentSpec(name, players, games=2, rules=Rules(5, 7.5), seed=seed, out=tmp_path),
+                        progress=False).close()
+    with ResultsDB(tmp_path / "results.sqlite") as db:
+        rows = _check_rows_against_sgfs(db, "t1", tmp_path) + _check_rows_against_sgfs(db, "t2", tmp_path)
+    assert len(rows) == 12 and len({r.sgf for r in rows}) == 12
+
+
+def test_specs_that_differ_in_punctuation_keep_their_own_sgfs(tmp_path, gnugo):
+    """Issue 24: unnamed players --level 0 and --level=0 made one folder name, so their pairings against
+    a third player wrote the same files."""
+    base = " ".join(gnugo + ["--seed", "{seed}"])
+    players = [Entrant("random", "random"), parse_entrant(f"gtp:{base} --level 0"),
+               parse_entrant(f"gtp:{base} --level=0")]
+    spec = TournamentSpec("p", players, games=1, rules=Rules(5, 7.5), seed=3, out=tmp_path)
+    with play_tournament(spec, progress=False) as db:
+        rows = _check_rows_against_sgfs(db, "p", tmp_path)
+    assert len(rows) == 3
+
+
+def test_stored_colours_and_winner_agree_with_the_sgf_and_gnugo(tmp_path, gnugo):
+    """A strong player against random, both colours: the row's black is the SGF's PB, its result the SGF's
+    RE and GNU Go's final_score of that SGF, and the winner named by the row is always GNU Go; a swap of
+    black and white anywhere between the game and its row fails this."""
+    from games.go.gtp_client import GtpClient
+
+    strong = "gtp:" + " ".join(gnugo + ["--level", "0", "--seed", "{seed}"])
+    spec = TournamentSpec("c", [Entrant("random", "random"), Entrant("gnugo", strong)], games=2,
+                          rules=Rules(5, 0.5), seed=5, out=tmp_path)
+    with play_tournament(spec, progress=False) as db:
+        rows = _check_rows_against_sgfs(db, "c", tmp_path)
+    assert sorted(r.black for r in rows) == ["gnugo", "random"]
+    referee = GtpClient(gnugo, timeout=60)
+    try:
+        for row in rows:
+            referee.send(f"loadsgf {tmp_path / row.sgf}")
+            assert referee.send("final_score").strip() == row.result
+            assert (row.black if row.winner == "black" else row.white) == "gnugo", row
+    finally:
+        referee.close()
+
+
+def test_every_game_gets_its_own_seed(tmp_path):
+    """Seeded random players: four games of one pairing carry four seeds and are four different games."""
+    spec = TournamentSpec("s", [Entrant("a", "random"), Entrant("b", "random")], games=4, rules=Rules(5, 7.5),
+                          seed=2, out=tmp_path)
+    summary, _, _ = run_tournament(spec, progress=False)
+    with ResultsDB(tmp_path / "results.sqlite") as db:
+        rows = _check_rows_against_sgfs(db, "s", tmp_path)
+    assert len({r.seed for r in rows}) == 4
+    moves = {tuple(sgf.GameRecord.from_tree(sgf.read_sgf(tmp_path / r.sgf)[0]).moves) for r in rows}
+    assert len(moves) == 4 and summary["duplicates"] == 0
+
+
+FAKE = Path(__file__).resolve().parents[1] / "games" / "go" / "fake_gtp_engine.py"
+START_ONCE = Path(__file__).resolve().parent / "start_once_engine.py"
+
+
+def test_retry_void_plays_void_games_again(tmp_path, gnugo, rlengine_cmd):
+    """Issue 24: void games were never replayed.  An engine that dies once voids one game; a resume keeps
+    it, --retry-void plays it again and its row and SGF are replaced."""
+    marker = tmp_path / "died-once"
+    real = " ".join(shlex.quote(a) for a in gnugo + ["--level", "0"])
+    dying = f"gtp:{shlex.quote(sys.executable)} {shlex.quote(str(FAKE))} proxy-crash {shlex.quote(str(marker))} -- {real}"
+    cmd = rlengine_cmd + ["tournament", "--name", "v", "--out", str(tmp_path / "t"), "--player", "random",
+                          "--player", f"dies={dying}", "--games", "2", "--size", "5", "--no-progress"]
+    first = _run(cmd)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads(first.stdout.strip().splitlines()[-1])["void"] == 1 and marker.exists()
+    kept = _run(cmd)
+    assert json.loads(kept.stdout.strip().splitlines()[-1])["void"] == 1
+    again = _run(cmd + ["--retry-void"])
+    assert again.returncode == 0, again.stderr[-2000:]
+    out = json.loads(again.stdout.strip().splitlines()[-1])
+    assert out["void"] == 0 and out["games"] == 2
+    with ResultsDB(tmp_path / "t" / "results.sqlite") as db:
+        rows = _check_rows_against_sgfs(db, "v", tmp_path / "t")
+    assert len(rows) == 2 and all(r.winner is not None for r in rows)
+
+
+@pytest.mark.parametrize("command", ["match", "tournament"])
+def test_a_player_that_cannot_start_in_a_worker_is_an_error_line(tmp_path, gnugo, rlengine_cmd, command):
+    """Issue 24: a player that builds here but not in a worker process gave a traceback."""
+    real = " ".join(shlex.quote(a) for a in gnugo + ["--level", "0"])
+    marker = tmp_path / "started"
+    once = f"gtp:{shlex.quote(sys.executable)} {shlex.quote(str(START_ONCE))} {shlex.quote(str(marker))} -- {real}"
+    common = ["--games", "4", "--size", "5", "--workers", "2", "--no-progress", "--out", str(tmp_path / "o")]
+    if command == "match":
+        argv = rlengine_cmd + ["match", "--black", "random", "--white", once, *common]
+    else:
+        argv = rlengine_cmd + ["tournament", "--name", "w", "--player", "random", "--player", f"once={once}", *common]
+    r = _run(argv)
+    assert marker.exists()  # it did start once, in the driver
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    error = r.stderr[r.stderr.index("rlengine: error:"):]  # the message ends with the engine's stderr tail
+    assert "in a worker process: cannot build player" in error and "no licence on this node" in error, error
+
+
+def test_ratings_opens_databases_read_only(tmp_path, rlengine_cmd):
+    """Issue 24: rlengine ratings turned an empty file into an rlengine database."""
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    r = _run(rlengine_cmd + ["ratings", str(empty), "--no-progress"])
+    assert r.returncode != 0 and empty.stat().st_size == 0
+    assert f"rlengine: error: {empty}: an empty file, not an rlengine results database" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sqlite"]  # no -wal or -shm left behind

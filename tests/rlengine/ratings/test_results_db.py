@@ -28,6 +28,11 @@ def test_round_trip_and_duplicates(tmp_path):
         assert [r.result for r in rows] == ["B+R", "Void"] and rows[0].winner == "black" and rows[1].winner is None
         assert db.players("t") == [("a", "random", None), ("b", "random", 5)]
         assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        # --retry-void: a void game is replaced, a decided one never is
+        assert db.done("t", void=False) == {("a vs b", 1)}
+        assert db.record(_row("t", 1, "W+3.5"), replace_void=True) is False
+        assert db.record(_row("t", 2, "W+0.5"), replace_void=True) is True
+        assert [r.result for r in db.games("t")] == ["B+R", "W+0.5"]
 
 
 def test_changed_settings_or_spec_are_named(tmp_path):
@@ -55,26 +60,32 @@ def test_foreign_and_corrupt_files_are_refused(tmp_path):
         ResultsDB(tmp_path / "missing.sqlite", create=False)
 
 
-def _writer(path: str, name: str, count: int) -> None:
+def _writer(path: str, name: str, count: int, barrier) -> None:
     with ResultsDB(path) as db:
         db.start(name, {"games": count}, [("a", "random", None), ("b", "random", None)])
+        barrier.wait(60)  # both open, both registered: the rows below are written at the same time
         for k in range(1, count + 1):
             db.record(_row(name, k))
 
 
 def test_two_writers_at_once_lose_no_row(tmp_path):
-    """Two processes write to one file at the same time, one transaction per game."""
+    """Two processes write to one file at the same time, one transaction per game: started behind a
+    barrier, their rows interleave (the writers really overlap), and none is lost."""
     path = str(tmp_path / "shared.sqlite")
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(path, name, 300)) for name in ("t1", "t2")]
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_writer, args=(path, name, 1000, barrier)) for name in ("t1", "t2")]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
     with ResultsDB(path) as db:
-        assert len(db.games("t1")) == 300 and len(db.games("t2")) == 300
+        assert len(db.games("t1")) == 1000 and len(db.games("t2")) == 1000
         assert sorted(db.tournaments()) == ["t1", "t2"]
+        ids = {t: [r[0] for r in db.conn.execute("SELECT id FROM games WHERE tournament = ?", (t,))]
+               for t in ("t1", "t2")}
+    assert min(ids["t1"]) < max(ids["t2"]) and min(ids["t2"]) < max(ids["t1"]), "the writers did not overlap"
 
 
 def test_result_parsing():
