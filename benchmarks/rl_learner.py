@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from agents.alphago.config import GameSection, NetworkSection
+from agents.alphago.config import GameSection, NetworkSection, RLSection
 from agents.alphago.nets import build_policy_net
 from agents.alphago.policy_games import PolicyGamesWorker
 from agents.alphago.rl import update
@@ -45,7 +45,7 @@ def main() -> None:
     device = torch.device(args.device)
     net = net.to(device)
     opt = torch.optim.SGD(net.parameters(), lr=1e-4)
-    kw = dict(encoder=network.encoder, size=size, baseline="mean", device=device, amp=True, grad_clip=0.0)
+    kw = dict(rl=RLSection(baseline="mean", grad_clip=0.0), encoder=network.encoder, size=size, device=device, amp=True)
     update(net, opt, games, **kw)  # warm up (kernels, cuDNN autotune)
     if device.type == "cuda":
         torch.cuda.synchronize()

@@ -194,12 +194,20 @@ class RLSection:
     lr: float = 0.001  # AlphaGo: 0.001 (SGD)
     momentum: float = 0.0  # sgd only
     weight_decay: float = 0.0
-    temperature: float = 1.0  # moves are sampled from softmax(logits / temperature), both sides
+    temperature: float = 1.0  # moves are sampled from softmax(logits / temperature), both sides; the learner
+    #                           differentiates the same softmax(logits / temperature)
+    # the loss (agents/alphago/rl.py): ppo (per-move mean of the clipped surrogate, + entropy bonus, - KL to the
+    # start) | reinforce (AlphaGo's: sum over the learner's moves / games; clip, entropy_coef, kl_coef unused)
+    loss: str = "ppo"
+    clip: float = 0.2  # ppo: the importance ratio p / p_behaviour is clipped to [1 - clip, 1 + clip]
+    entropy_coef: float = 0.01  # ppo: + entropy_coef * (mean entropy of the policy over the learner's moves)
+    kl_coef: float = 0.0  # ppo: - kl_coef * mean KL(policy || starting policy), the start kept frozen; 0 = off
+    opponents: str = "latest_half"  # latest_half (half the tasks against the newest snapshot) | uniform (AlphaGo)
     baseline: str = "none"  # none | mean (the mean reward of the minibatch) | value (v(s_t) of rl.value)
     value: str = ""  # baseline = value: the value-network checkpoint (agents.alphago.value)
     pool_every: int = 500  # a snapshot of the policy joins the opponent pool every K iterations (AlphaGo: 500)
     pool_max: int = 0  # the pool keeps at most this many snapshots (0 = all)
-    grad_clip: float = 0.0  # 0 = no clipping
+    grad_clip: float = 1.0  # the gradient's norm is clipped to this (0 = no clipping)
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     # gating: "" = off; "elo0=0,elo1=35[,alpha=0.05,beta=0.05]" = a snapshot joins the opponent pool (and
     # becomes the best, runs/<name>/best) only when it passes this SPRT against the current best
@@ -222,6 +230,12 @@ class RLSection:
         _check(0 <= self.momentum < 1, "rl.momentum", "must be in [0, 1)")
         _check(self.weight_decay >= 0, "rl.weight_decay", "must be >= 0")
         _check(self.temperature > 0, "rl.temperature", "must be > 0 (moves are sampled)")
+        _check(self.loss in ("ppo", "reinforce"), "rl.loss", f"expected ppo or reinforce, got {self.loss!r}")
+        _check(0 < self.clip < 1, "rl.clip", f"must be in (0, 1), got {self.clip}")
+        _check(self.entropy_coef >= 0, "rl.entropy_coef", "must be >= 0 (0 = off)")
+        _check(self.kl_coef >= 0, "rl.kl_coef", "must be >= 0 (0 = off)")
+        _check(self.opponents in ("latest_half", "uniform"), "rl.opponents",
+               f"expected latest_half or uniform, got {self.opponents!r}")
         _check(self.baseline in ("none", "mean", "value"), "rl.baseline",
                f"expected none, mean or value, got {self.baseline!r}")
         _check(bool(self.value) == (self.baseline == "value"), "rl.value",

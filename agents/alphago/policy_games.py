@@ -9,8 +9,14 @@ Each game is a ``games.go.game.Game`` (the one game loop's state, no cleanup pha
 passes or at the move cap and is scored Tromp-Taylor with komi.  A move is sampled from
 softmax(logits / temperature) over the *sensible* moves (legal under the game's rules, superko included,
 and not filling the mover's own single-point eye: ``games.go.batch.sensible_mask``); with none left the
-player passes.  The learner side also returns, per move, the mask it sampled from (packed bits), so the
-learner's log-probabilities are those of the moves as they were played.
+player passes.  Every move also comes back with the mask it was sampled from (packed bits) and its
+*behaviour log-probability* log softmax(logits / temperature)[move] under the network that played it, so
+the learner can compute its own log-probabilities of the moves as they were played and correct for the
+games that older weights played (``agents.alphago.rl``).
+
+Networks are cached by key, at most ``max_cached`` of them, least recently used evicted first: a task's
+``run`` marks its two networks used, and eviction happens at the start of ``run`` and never drops a
+network that this task needs (``load`` only inserts, so a burst of loads cannot drop the learner).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from games.go.board import BLACK, WHITE, Rules
 from games.go.features import encode_position, num_planes
 from games.go.game import END_PASSES, Game, default_move_cap
 
-__all__ = ["PolicyGamesWorker", "rules_of", "sample_moves"]
+__all__ = ["PolicyGamesWorker", "log_probs", "rules_of", "sample_moves"]
 
 
 def rules_of(game: GameSection) -> Rules:
@@ -41,6 +47,19 @@ def sample_moves(logits: np.ndarray, allowed: np.ndarray, temperature: float, rn
     moves = z.argmax(1)
     moves[~allowed.any(1)] = m
     return moves
+
+
+def log_probs(logits: np.ndarray, allowed: np.ndarray, moves: np.ndarray, temperature: float) -> np.ndarray:
+    """float32 [B]: log softmax(logits / temperature)[move] over ``allowed`` (bool [B, M]) of each row's
+    ``moves`` (int [B]); 0 for a pass played because nothing was allowed (the only choice)."""
+    b, m = logits.shape
+    out = np.zeros(b, np.float64)
+    played = np.flatnonzero(moves < m)  # a pass is played only when nothing is allowed: probability 1
+    z = np.where(allowed[played], logits[played].astype(np.float64) / temperature, -np.inf)  # [B', M]
+    top = z.max(1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(z - top).sum(1))  # [B']
+    out[played] = z[np.arange(len(played)), moves[played]] - lse
+    return out.astype(np.float32)
 
 
 class PolicyGamesWorker:
@@ -71,15 +90,24 @@ class PolicyGamesWorker:
         return self.network
 
     def load(self, key: str, version: int, weights: dict[str, np.ndarray]) -> None:
+        """Install ``weights`` as network ``key`` (most recently used); never evicts (``run`` does)."""
         net = self.nets.pop(key, None)
         if net is None:
             net = build_policy_net(self.section(key), self.size).to(self.device).eval()
         # a copy: Ray hands read-only arrays
         net.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in weights.items()})
-        self.nets[key] = net  # most recently used last
+        self.nets[key] = net  # dict order = least recently used first
         self.versions[key] = version
-        while len(self.nets) > self.max_cached:
-            old = next(iter(self.nets))
+
+    def use(self, *keys: str) -> None:
+        """Mark ``keys`` most recently used, then evict the least recently used networks beyond
+        ``max_cached``, never one of ``keys`` (the networks of the task about to run).  KeyError names a
+        key that is not loaded."""
+        for key in keys:
+            if key not in self.nets:
+                raise KeyError(f"network {key!r} is not loaded in this worker")
+            self.nets[key] = self.nets.pop(key)
+        for old in [k for k in self.nets if k not in keys][:max(0, len(self.nets) - max(self.max_cached, len(keys)))]:
             del self.nets[old]
             del self.versions[old]
 
@@ -97,10 +125,13 @@ class PolicyGamesWorker:
         out = self.nets[key](torch.from_numpy(planes).to(self.device))
         return (out[0] if isinstance(out, tuple) else out)[:, :m].float().cpu().numpy(), masks
 
-    def _choose(self, key: str, games: list[Game], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(moves int64 [B], masks bool [B, M]) for the side to move in each of ``games``."""
+    def _choose(self, key: str, games: list[Game],
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(moves int64 [B], masks bool [B, M], behaviour log-probabilities float32 [B]) for the side to move
+        in each of ``games``."""
         logits, masks = self.logits(key, games)
-        return sample_moves(logits, masks, self.temperature, rng), masks
+        moves = sample_moves(logits, masks, self.temperature, rng)
+        return moves, masks, log_probs(logits, masks, moves, self.temperature)
 
     def run(self, task: dict) -> dict:
         """Play ``task["num_games"]`` games of ``task["learner"]`` against ``task["opponent"]``.
@@ -110,19 +141,20 @@ class PolicyGamesWorker:
         ``offsets`` int64 [G+1], ``learner`` bool [E] (a learner move), ``masks`` uint8 [E, ceil(M/8)]
         (the packed sensible mask each move was sampled from), ``learner_color`` int8 [G], ``score``
         float32 [G] (black minus white minus komi), ``z`` int8 [G] (+1 the learner won, -1 lost, 0 draw),
-        ``capped`` bool [G]; and ``versions`` (the versions of the two networks that played), ``sgf``
-        (the first game as SGF text when ``task["sgf"]``).
+        ``capped`` bool [G], ``logp`` float32 [E] (each move's log-probability under the network that
+        sampled it, at the worker's temperature: the behaviour policy of the learner's moves); and
+        ``versions`` (the versions of the two networks that played), ``sgf`` (the first game as SGF text
+        when ``task["sgf"]``).
         """
         learner, opponent = task["learner"], task["opponent"]
-        for key in (learner, opponent):
-            if key not in self.nets:
-                raise KeyError(f"network {key!r} is not loaded in this worker")
+        self.use(learner, opponent)
         n = int(task["num_games"])
         rng = np.random.default_rng(int(task["seed"]))
         lcolor = np.array([BLACK if (int(task.get("first_color", 0)) + j) % 2 == 0 else WHITE for j in range(n)],
                           np.int8)
         games = [Game(self.rules, cleanup=False, max_moves=self.max_moves) for _ in range(n)]
         masks: list[list[np.ndarray]] = [[] for _ in range(n)]
+        logps: list[list[float]] = [[] for _ in range(n)]
         while True:
             live = [j for j in range(n) if not games[j].over]
             if not live:
@@ -132,9 +164,10 @@ class PolicyGamesWorker:
                 group = groups[side]  # one move per live game per ply
                 if not group:
                     continue
-                moves, rows = self._choose(key, [games[j] for j in group], rng)
+                moves, rows, logp = self._choose(key, [games[j] for j in group], rng)
                 for r, j in enumerate(group):
                     masks[j].append(rows[r])
+                    logps[j].append(logp[r])
                     games[j].play(int(moves[r]))
         lengths = np.array([g.num_moves for g in games], np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)])
@@ -146,7 +179,8 @@ class PolicyGamesWorker:
         won = np.where(score > 0, BLACK, np.where(score < 0, WHITE, 0))
         z = np.where(won == 0, 0, np.where(won == lcolor, 1, -1)).astype(np.int8)
         result = {"points": points, "colors": colors, "offsets": offsets, "learner": learner_moves,
-                  "masks": packed, "learner_color": lcolor, "score": score, "z": z,
+                  "masks": packed, "logp": np.array([x for lp in logps for x in lp], np.float32),
+                  "learner_color": lcolor, "score": score, "z": z,
                   "capped": np.array([g.end != END_PASSES for g in games]),
                   "versions": {learner: self.versions[learner], opponent: self.versions[opponent]}}
         if task.get("sgf"):
