@@ -87,7 +87,7 @@ def _trained_komi(path: str) -> float:
     return komi
 
 
-def check_komi(value_komi: float | None, komi: float, *, what: str = "the value network") -> None:
+def _check_komi(value_komi: float | None, komi: float, *, what: str = "the value network") -> None:
     """KomiError naming both komis when a game's ``komi`` is not the value network's ``value_komi``
     (None: the caller vouches for it)."""
     if value_komi is not None and float(komi) != float(value_komi):
@@ -190,7 +190,7 @@ class GoEvaluator:
         mixed in and a position's komi is not the one it was trained at."""
         if self.value_fn is not None and self.lam < 1:
             for pos in positions:
-                check_komi(self.value_komi, pos.rules.komi, what=self.value_name)
+                _check_komi(self.value_komi, pos.rules.komi, what=self.value_name)
         self.roots = go_batch.Roots.from_positions(positions, move_cap=move_cap)
         self._values.clear()  # keyed by paths from these roots
 
@@ -404,7 +404,7 @@ class MCTSPlayer:
 
     # ---- Player hooks ----------------------------------------------------------------------
     def reset(self, rules: Rules) -> None:
-        check_komi(self.value_komi, rules.komi, what=self._value_name)  # KomiError: a GTP "? ..." answer
+        _check_komi(self.value_komi, rules.komi, what=self._value_name)  # KomiError: a GTP "? ..." answer
         if rules.size != self.board_size:
             log.warning("%s: network is for %dx%d, the board is %dx%d", self.checkpoint, self.board_size,
                         self.board_size, rules.size, rules.size)
