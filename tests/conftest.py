@@ -58,6 +58,8 @@ def ray_session():
     in a subprocess, so they do not disturb it."""
     ray = pytest.importorskip("ray")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+        # address="local": a new instance, even when a cluster test or `ray start` left its address in
+        # /tmp/ray/ray_current_cluster (ray.init would try to join it)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
     yield ray
     ray.shutdown()

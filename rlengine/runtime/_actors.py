@@ -369,10 +369,10 @@ def connect_ray(address: str | None = None, *, num_cpus: int | None = None, num_
 
     ``address`` (``auto`` or ``HOST:PORT``) joins an existing cluster; a clear ValueError says when the
     address is malformed or nothing listens there (checked first, even when this process is already
-    connected).  Already connected (a test session, a notebook): nothing else changes.  Otherwise Ray
-    starts in-process (the embedded default) with no dashboard and ``num_cpus`` CPUs, raised to
-    ``ceil(num_actors * cpus_per_actor)`` when the actors this run will start need more (``ActorPool``
-    refuses actors that do not fit a joined cluster).
+    connected).  Already connected (a test session, a notebook): nothing else changes.  Otherwise a new
+    Ray instance starts in-process (the embedded default) with no dashboard and ``num_cpus`` CPUs,
+    raised to ``ceil(num_actors * cpus_per_actor)`` when the actors this run will start need more
+    (``ActorPool`` refuses actors that do not fit a joined cluster).
 
     Network exposure: Ray 2.60's GCS, raylet and worker gRPC servers listen on every interface, and
     ``ray.init`` turns a 127.0.0.1 node address into the machine's reachable address, so they cannot be
@@ -396,5 +396,7 @@ def connect_ray(address: str | None = None, *, num_cpus: int | None = None, num_
         log.info("embedded Ray gets %d CPUs instead of %d, so that %d actors of %g CPU fit", need, num_cpus,
                  num_actors, cpus_per_actor)
         num_cpus = need
-    ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
+    # address="local": a new instance in any case, never one that `ray start` or a test cluster left on
+    # this machine (/tmp/ray/ray_current_cluster) or RAY_ADDRESS names
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
     return True

@@ -133,7 +133,7 @@ def test_address_with_nothing_listening_is_a_clear_error(ray_session):
 
 
 CLUSTER_SCRIPT = textwrap.dedent("""
-    import dataclasses, functools, json
+    import dataclasses, functools, json, os
     import ray, torch
     from ray.cluster_utils import Cluster
     from agents.alphago.config import GameSection, NetworkSection
@@ -159,6 +159,13 @@ CLUSTER_SCRIPT = textwrap.dedent("""
     print(json.dumps({"nodes": pool.nodes(), "second": second.node_id, "head": cluster.head_node.node_id,
                       "games": games}))
     pool.close(); ray.shutdown(); cluster.shutdown()
+    try:  # the head may leave its address where `ray start` does, and a later ray.init() would join it
+        with open("/tmp/ray/ray_current_cluster") as f:
+            stale = f.read().strip() == cluster.address
+        if stale:
+            os.remove("/tmp/ray/ray_current_cluster")
+    except FileNotFoundError:
+        pass
 """)
 
 
@@ -353,8 +360,10 @@ EMBEDDED_SCRIPT = textwrap.dedent("""
 
 def test_embedded_ray_is_sized_to_fit_the_actors():
     """runtime.num_cpus = 2 with 3 actors of 1 CPU: the embedded Ray gets 3 CPUs and all 3 actors run
-    (in a subprocess: this one is already connected to the session's Ray)."""
+    (in a subprocess: this one is already connected to the session's Ray).  It is a new instance even
+    where Ray would otherwise join another (RAY_ADDRESS here; a cluster's address left in /tmp/ray)."""
     res = subprocess.run([sys.executable, "-c", EMBEDDED_SCRIPT], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "RAY_ADDRESS": "127.0.0.1:1"},
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert res.returncode == 0, res.stderr[-3000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
@@ -393,6 +402,13 @@ NODE_LOSS_SCRIPT = textwrap.dedent("""
                       "replaced": pool.num_replaced, "resubmitted": pool.num_resubmitted,
                       "more": pool.next_result(timeout=0)}))
     pool.close(); ray.shutdown(); cluster.shutdown()
+    try:  # the head may leave its address where `ray start` does, and a later ray.init() would join it
+        with open("/tmp/ray/ray_current_cluster") as f:
+            stale = f.read().strip() == cluster.address
+        if stale:
+            os.remove("/tmp/ray/ray_current_cluster")
+    except FileNotFoundError:
+        pass
 """)
 
 
