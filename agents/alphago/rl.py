@@ -550,7 +550,8 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
     state = _RLRun(cfg, run_dir, init_weights)
     factory = functools.partial(PolicyGamesWorker, network=dataclasses.asdict(cfg.network),
                                 game=dataclasses.asdict(cfg.game), temperature=r.temperature)
-    started_ray = connect_ray(address, num_cpus=rt.num_cpus) if rt.backend == "ray" else False
+    started_ray = connect_ray(address, num_cpus=rt.num_cpus, num_actors=rt.num_actors,
+                              cpus_per_actor=rt.cpus_per_actor) if rt.backend == "ray" else False
     actors = ActorPool(factory, num_actors=rt.num_actors, backend=rt.backend, max_in_flight=rt.max_in_flight,
                        cpus_per_actor=rt.cpus_per_actor, max_retries=rt.max_retries, name="self-play actor")
     size = cfg.game.board_size
