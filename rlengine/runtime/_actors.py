@@ -170,7 +170,7 @@ class ActorPool:
             try:
                 return _Shell(self.factory, threads)
             except Exception:
-                raise WorkerError(f"{self.name} failed to start (its constructor raised):\n"
+                raise WorkerError(f"{self.name} failed to start (building its worker raised):\n"
                                   f"{traceback.format_exc()}") from None
         import ray
 
@@ -281,9 +281,11 @@ class ActorPool:
             except RayTaskError as exc:  # the worker raised: report it with its traceback, stop
                 raise WorkerError(f"{self.name} {self._slots.index(slot)} raised on task {task.id}:\n{exc}") from None
             except (RayActorError, ActorUnavailableError) as exc:
-                if getattr(exc, "actor_init_failed", False):  # its constructor raised: a new one would too
-                    raise WorkerError(f"{self.name} {self._slots.index(slot)} failed to start (its constructor "
-                                      f"raised), so it is not replaced:\n{exc}") from None
+                # its creation task raised (the factory, or unpickling it where a module is missing):
+                # a new actor would fail the same way
+                if getattr(exc, "actor_init_failed", False):
+                    raise WorkerError(f"{self.name} {self._slots.index(slot)} failed to start (building its "
+                                      f"worker raised), so it is not replaced:\n{exc}") from None
                 self._replace(slot, task, exc)
                 continue
             except ObjectLostError as exc:  # the result was lost with its node, and the actor with it

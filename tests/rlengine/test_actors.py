@@ -309,7 +309,8 @@ def test_forgotten_network_and_a_dead_actor_the_task_keeps_its_weights(ray_sessi
 
 
 @pytest.mark.parametrize("backend", ["local", "ray"])
-def test_actor_that_fails_to_start_is_reported_with_its_cause_at_once(ray_session, backend):
+def test_actor_that_fails_to_start_is_reported_with_its_cause_at_once(ray_session, backend, tmp_path,
+                                                                       monkeypatch):
     if backend == "local":
         with pytest.raises(WorkerError, match="failed to start(.|\n)*ImportError: no module named foo"):
             ActorPool(_failing_factory, num_actors=1, backend="local")
@@ -319,6 +320,16 @@ def test_actor_that_fails_to_start_is_reported_with_its_cause_at_once(ray_sessio
         with pytest.raises(WorkerError, match="failed to start(.|\n)*no module named foo"):
             pool.next_result(timeout=120)
         assert pool.num_replaced == 0 and pool.num_resubmitted == 0  # no replacement loop
+    # as on a node without the package: a worker class from a module only this process can import
+    (tmp_path / "only_in_the_driver.py").write_text("class Worker:\n    versions = {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import only_in_the_driver
+
+    with ActorPool(only_in_the_driver.Worker, num_actors=1, backend="ray", max_retries=3) as pool:
+        pool.submit(_probe(0))
+        with pytest.raises(WorkerError, match="failed to start(.|\n)*No module named 'only_in_the_driver'"):
+            pool.next_result(timeout=120)
+        assert pool.num_replaced == 0
 
 
 def test_more_actors_than_the_cpus_of_ray_is_a_clear_error(ray_session):
