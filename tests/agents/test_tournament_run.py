@@ -41,3 +41,22 @@ def test_run_checkpoints_are_rated_plotted_and_logged(tmp_path):
     assert sorted(steps) == [0, 2, 4]
     assert abs(steps[4] - out["players"]["myrun@4"]["elo"]) < 0.1
     assert "tournament/ckpts/elo_plot" in acc.Tags()["images"]
+
+    # greedy checkpoints against each other, no random opening: warned about, and the repeats are counted
+    res = subprocess.run(
+        [sys.executable, "-m", "rlengine.cli", "tournament", "--name", "greedy", "--run", str(run), "--every", "2",
+         "--games", "4", "--size", "5", "--out", str(tmp_path / "g"), "--no-progress"],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "both players are deterministic" in res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["games"] + out["void"] == 3 * 4
+    assert out["duplicates"] >= 3 * 2  # games 3 and 4 of each pairing repeat games 1 and 2
+    snapshots = sorted((run / "pool").glob("step-*"))
+    res = subprocess.run(
+        [sys.executable, "-m", "rlengine.cli", "match", "--black", f"policy:{snapshots[0]}", "--white",
+         f"policy:{snapshots[-1]}", "--games", "4", "--swap", "--size", "5", "--out", str(tmp_path / "m"),
+         "--no-progress"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "both players are deterministic" in res.stderr
+    assert json.loads(res.stdout.strip().splitlines()[-1])["duplicates"] == 2
