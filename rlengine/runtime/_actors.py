@@ -22,8 +22,9 @@ version, so there is no second copy of the loop.
   and its in-flight tasks are submitted again (at most ``max_retries`` times each); a result lost
   with its node (``ObjectLostError``) counts as the death of the actor that made it.  A task id is
   returned once only.  A worker that *raises* stops the pool with ``WorkerError`` carrying the
-  remote traceback; so does an actor whose constructor raises (for example an ``ImportError`` on a
-  node without rlengine installed), at once and without replacement; it never hangs.
+  remote traceback; so does an actor that fails to start (its factory raises, or cannot even be
+  unpickled, as on a node without rlengine installed): at once, with that cause, and without a
+  replacement that would fail the same way.  It never hangs.
 - **Sizing**: on Ray, the pool refuses at construction (a ``ValueError`` naming the config keys) when
   the cluster's nodes cannot hold ``num_actors`` actors of ``cpus_per_actor`` CPUs, since an actor
   that is never scheduled would leave its tasks in flight forever.  ``connect_ray`` sizes the embedded
