@@ -167,14 +167,18 @@ class ResultsDB:
         except sqlite3.Error as exc:
             self._drop()
             raise DatabaseError(f"{self.path}: not a usable SQLite results database ({exc})") from None
-        if app != APPLICATION_ID:
+        problem = self._foreign(app, tables) if app != APPLICATION_ID else \
+            self._schema(version) if version != SCHEMA_VERSION else None
+        if problem is not None:
             self._drop()
-            raise DatabaseError(f"{self.path} is an SQLite file but not an rlengine results database "
-                                f"(application_id {app:#x}, tables: {', '.join(sorted(tables)) or 'none'})")
-        if version != SCHEMA_VERSION:
-            self._drop()
-            raise DatabaseError(f"{self.path}: results database schema {version}, this rlengine reads "
-                                f"{SCHEMA_VERSION}")
+            raise DatabaseError(problem)
+
+    def _foreign(self, app: int, tables: set[str]) -> str:
+        return (f"{self.path} is an SQLite file but not an rlengine results database (application_id {app:#x}, "
+                f"tables: {', '.join(sorted(tables)) or 'none'}); give another path")
+
+    def _schema(self, version: int) -> str:
+        return f"{self.path}: results database schema {version}, this rlengine reads {SCHEMA_VERSION}"
 
     def _drop(self) -> None:
         if self.conn is not None:
@@ -189,9 +193,7 @@ class ResultsDB:
             app = c.execute("PRAGMA application_id").fetchone()[0]
             tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if app != APPLICATION_ID and (app != 0 or tables):
-                raise DatabaseError(f"{self.path} is an SQLite file but not an rlengine results database "
-                                    f"(application_id {app:#x}, tables: {', '.join(sorted(tables)) or 'none'}); "
-                                    f"give another path")
+                raise DatabaseError(self._foreign(app, tables))
             if app == 0:
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
@@ -203,8 +205,7 @@ class ResultsDB:
         c.execute("PRAGMA synchronous = NORMAL")
         version = c.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
-            raise DatabaseError(f"{self.path}: results database schema {version}, this rlengine reads "
-                                f"{SCHEMA_VERSION}")
+            raise DatabaseError(self._schema(version))
         c.execute("PRAGMA foreign_keys = ON")
 
     class _Tx:

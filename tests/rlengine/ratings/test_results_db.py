@@ -58,6 +58,21 @@ def test_foreign_and_corrupt_files_are_refused(tmp_path):
         ResultsDB(corrupt)
     with pytest.raises(DatabaseError, match="no such results database"):
         ResultsDB(tmp_path / "missing.sqlite", create=False)
+    # read-only opening (rlengine ratings) changes nothing, whatever the file
+    before = foreign.read_bytes()
+    with pytest.raises(DatabaseError, match="other.sqlite is an SQLite file but not an rlengine results database"):
+        ResultsDB(foreign, readonly=True)
+    assert foreign.read_bytes() == before
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    with pytest.raises(DatabaseError, match="empty.sqlite: an empty file"):
+        ResultsDB(empty, readonly=True)
+    assert empty.stat().st_size == 0
+    with ResultsDB(tmp_path / "ours.sqlite") as db:
+        db.start("t", {}, [])
+        db.record(_row("t", 1))
+    with ResultsDB(tmp_path / "ours.sqlite", readonly=True) as db:
+        assert [r.result for r in db.games("t")] == ["B+R"]
 
 
 def _writer(path: str, name: str, count: int, barrier) -> None:
