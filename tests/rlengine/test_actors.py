@@ -1,5 +1,7 @@
 """The self-play runtime on a real local Ray instance: one worker class in-process or as actors,
-completion order, weights versions, a killed actor, a worker that raises, a second node."""
+completion order, weights versions (loaded once per version per actor), the in-flight bound, a killed
+actor, a forgotten network and a dead actor, a worker that raises, an actor that fails to start, more
+actors than CPUs, an --address where nothing listens, a second node, and a result lost with its node."""
 
 from __future__ import annotations
 
