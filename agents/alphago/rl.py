@@ -302,6 +302,11 @@ def _save_npz(path: Path, arrays: dict) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _per_game(results: list[dict], values: list, dtype=None) -> np.ndarray:
+    """[G]: each task's value repeated for each of its games."""
+    return np.concatenate([np.full(len(x["z"]), v, dtype) for x, v in zip(results, values)])
+
+
 def _set_aside(games_dir: Path, iteration: int) -> int:
     """Move the games of the iterations after ``iteration`` (the checkpoint resumed from) into
     ``games/orphaned/``: the resumed run plays those iterations again.  Returns how many files moved."""
@@ -324,8 +329,9 @@ class _RLRun:
     """One RL run's state and steps: the run directory, the learner (network, optimiser, the frozen start
     and value networks), the opponent pool and its gate tests, the counters, and the actors once attached.
 
-    ``iteration()`` is one learner update: gather the games (``_gather``), keep them, update, publish the
-    new weights, grow the pool (through ``run_gate`` when gating), log, checkpoint."""
+    ``iteration_step()`` is one learner update: gather the games (``_gather``, which ``submit``s tasks),
+    keep them, update, publish the new weights, grow the pool (through ``run_gate`` when gating), log,
+    checkpoint.  ``train`` builds it, attaches the actors and calls ``iteration_step`` until done."""
 
     def __init__(self, cfg: RLRunConfig, run_dir: str | Path, init_weights: dict | None):
         self.cfg, self.r, self.rt = cfg, cfg.rl, cfg.runtime
@@ -449,10 +455,11 @@ class _RLRun:
 
         while verdict["decision"] == "inconclusive" and len(scores) < r.gate_games:
             while actors.num_pending < self.in_flight and sent * rt.games_per_task < r.gate_games:
+                seed = derive_seed(self.seed, "gate", candidate, sent)
                 outstanding.add(actors.submit(
                     {"learner": _pool_key(candidate), "opponent": _pool_key(best), "num_games": rt.games_per_task,
-                     "first_color": sent % 2, "gate": candidate, "seed": derive_seed(self.seed, "gate", candidate, sent),
-                     "index": sent}, needs=(_pool_key(candidate), _pool_key(best))))
+                     "first_color": sent % 2, "gate": candidate, "seed": seed, "index": sent},
+                    needs=(_pool_key(candidate), _pool_key(best))))
                 sent += 1
             task, res = receive()
             if "gate" not in task:
@@ -484,12 +491,11 @@ class _RLRun:
         results, tasks = self._gather()
         waited = time.perf_counter() - tick  # the learner waiting for games (actors are busy meanwhile)
         batch = concat_games(results)
-        per_game = lambda values: np.concatenate([np.full(len(x["z"]), v) for x, v in zip(results, values)])  # noqa: E731
-        versions = per_game([x["versions"][LEARNER] for x in results])
+        versions = _per_game(results, [x["versions"][LEARNER] for x in results])
         _save_npz(self.run.games / f"shard-{self.iteration + 1:06d}-{self.stamp}.npz",
                   {**batch, "version": versions,
-                   "opponent_iteration": per_game([int(t["opponent"].split("-")[1]) for t in tasks]),
-                   "task_seed": per_game([np.uint64(t["seed"]) for t in tasks]).astype(np.uint64),
+                   "opponent_iteration": _per_game(results, [int(t["opponent"].split("-")[1]) for t in tasks]),
+                   "task_seed": _per_game(results, [t["seed"] for t in tasks], np.uint64),
                    "size": np.array(self.size), "komi": np.array(cfg.game.komi)})
         t_update = time.perf_counter()
         stats = update(self.net, self.optimizer, batch, rl=r, encoder=self.encoder, size=self.size,

@@ -236,6 +236,39 @@ def test_ppo_gradient_is_a_per_move_mean_and_clips_stale_moves():
     assert stats["clip_fraction"] == 1.0
 
 
+def test_kl_penalty_gradient_to_the_starting_policy_is_exact():
+    """rl.kl_coef: the loss gains + kl_coef * mean KL(p || q) (q the frozen start), whose gradient on the
+    logits is kl_coef * p (log p - log q - KL) / (T S); the starting network gets no gradient."""
+    network = NetworkSection(kind="cnn", filters=8, layers=3)
+    temperature, coef = 1.3, 0.7
+    torch.manual_seed(7)
+    net, init = build_policy_net(network, SIZE), build_policy_net(network, SIZE).eval().requires_grad_(False)
+    with torch.no_grad():  # a start far from the learner: its per-point output bias spread out
+        list(init.parameters())[-1].add_(torch.randn_like(list(init.parameters())[-1]) * 2.0)
+    games = _games(network, temperature, num_games=6, seed=7, learner_weights=_weights(net))
+    section = RLSection(temperature=temperature, baseline="mean", entropy_coef=0.0, kl_coef=coef)
+    cap = _Capture(net)
+    stats = rl.update(net, torch.optim.SGD(net.parameters(), lr=0.0), games, rl=section, encoder="alphago48",
+                      size=SIZE, device=torch.device("cpu"), init_net=init)
+    cap.handle.remove()
+    logits = cap.outputs[0]
+    with torch.no_grad():
+        q_logits = init(cap.inputs[0]).numpy()[:, :M]
+    events, masks = _learner_rows(games)
+    x = logits.detach().numpy()[:, :M]
+    p, q = _policy(x, masks, temperature), _policy(q_logits, masks, temperature)
+    logp, logq = (np.log(np.where(masks, d, 1.0)) for d in (p, q))
+    kl = (p * (logp - logq)).sum(1)
+    z = games["z"].astype(np.float64)
+    adv = z[np.searchsorted(games["offsets"], events, side="right") - 1] - z.mean()
+    s = len(events)
+    expected = (_expected_surrogate_grad(x, masks, games["points"][events].astype(np.int64), adv, temperature, s)
+                + coef * p * (logp - logq - kl[:, None]) / (temperature * s))
+    np.testing.assert_allclose(logits.grad.numpy()[:, :M], expected, atol=1e-7, rtol=1e-4)
+    assert stats["kl_init"] == pytest.approx(kl.mean(), rel=1e-4) and kl.mean() > 0.01
+    assert all(prm.grad is None for prm in init.parameters())
+
+
 def test_update_logs_kl_grad_norm_and_clips_the_gradient():
     """kl is KL(p_before || p_after) of the step (0 when the step is 0, > 0 after a real step); grad_norm is
     the norm before clipping; with grad_clip the step's parameter change is that of the clipped gradient."""
