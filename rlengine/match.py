@@ -285,10 +285,14 @@ def _build_players(spec: MatchSpec) -> dict[str, object]:
 
     players: dict[str, object] = {}
     for name in ("A", "B"):
+        player = None
         try:
             player = load_player(spec.spec(name), seed=derive_seed(spec.seed, "player", name))
+            reset = getattr(player, "reset", None)
+            if reset is not None:  # refuses rules it cannot play (a value net's komi, a board size) up front
+                reset(spec.rules)
         except Exception as exc:
-            for p in players.values():
+            for p in [*players.values(), *([player] if player is not None else [])]:
                 _close(p)
             raise MatchError(f"cannot build player {name} from spec {spec.spec(name)!r}: {exc}") from None
         if hasattr(player, "timeout"):

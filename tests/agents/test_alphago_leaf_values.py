@@ -215,3 +215,16 @@ def test_gtp_komi_command_is_answered_with_the_refusal(tmp_path):
     refusals = [a for a in answers if a.startswith("?")]
     assert refusals and "trained at komi 7.5, this game has komi 6.5" in refusals[0], out.stdout
     assert answers[-2].startswith("= ") and answers[-1] == "="  # back at 7.5 it plays
+
+
+def test_match_refuses_a_value_network_at_another_komi_with_an_error_line(tmp_path):
+    """The refusal reaches `rlengine match` as its one error line, before any game is played or voided."""
+    p = _policy_ckpt(tmp_path)
+    v = _value_checkpoint(tmp_path / "v", komi=7.5, in_state=True)
+    out = subprocess.run([sys.executable, "-m", "rlengine.cli", "match", "--black", f"mcts:{p},value={v},sims=4",
+                          "--white", "random", "--games", "2", "--size", "5", "--komi", "6.5", "--seed", "0",
+                          "--no-progress", "--out", str(tmp_path / "m")], capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0, out.stdout
+    assert "rlengine: error:" in out.stderr and "trained at komi 7.5, this game has komi 6.5" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    assert not list((tmp_path / "m").glob("**/*.sgf"))
