@@ -316,12 +316,18 @@ def _check_players(spec: TournamentSpec) -> None:
 
     deterministic = {}
     for p in spec.players:
+        player = None
         try:
             player = load_player(p.spec, seed=0)
+            reset = getattr(player, "reset", None)
+            if reset is not None:  # refuses rules it cannot play (a value net's komi, a board size) up front
+                reset(spec.rules)
+            deterministic[p.name] = is_deterministic(p.spec, player)
         except Exception as exc:  # noqa: BLE001 - any failure to build is the spec's fault here
             raise TournamentError(f"cannot build player {p.name!r} from spec {p.spec!r}: {exc}") from None
-        deterministic[p.name] = is_deterministic(p.spec, player)
-        _close(player)
+        finally:
+            if player is not None:
+                _close(player)
     for a, b in spec.pairings():
         if deterministic[a.name] and deterministic[b.name]:
             warn_deterministic(f"tournament {spec.name}, {pairing_key(a, b)}", random_opening=spec.random_opening)

@@ -226,5 +226,17 @@ def test_match_refuses_a_value_network_at_another_komi_with_an_error_line(tmp_pa
                           "--no-progress", "--out", str(tmp_path / "m")], capture_output=True, text=True, timeout=300)
     assert out.returncode != 0, out.stdout
     assert "rlengine: error:" in out.stderr and "trained at komi 7.5, this game has komi 6.5" in out.stderr, out.stderr
-    assert "Traceback" not in out.stderr
+    assert "Traceback" not in out.stderr and "voided" not in out.stderr  # refused before any game
     assert not list((tmp_path / "m").glob("**/*.sgf"))
+
+
+def test_tournament_refuses_a_value_network_at_another_komi_with_an_error_line(tmp_path):
+    p = _policy_ckpt(tmp_path)
+    v = _value_checkpoint(tmp_path / "v", komi=7.5, in_state=True)
+    out = subprocess.run([sys.executable, "-m", "rlengine.cli", "tournament", "--name", "t", "--player",
+                          f"s=mcts:{p},value={v},sims=4", "--player", "random", "--games", "1", "--size", "5",
+                          "--komi", "6.5", "--seed", "0", "--no-progress", "--out", str(tmp_path / "t")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0, out.stdout
+    assert "rlengine: error:" in out.stderr and "trained at komi 7.5, this game has komi 6.5" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and "voided" not in out.stderr  # refused before any game
