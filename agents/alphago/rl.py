@@ -138,6 +138,11 @@ def numpy_weights(net: torch.nn.Module) -> dict[str, np.ndarray]:
 # ---- the update ----------------------------------------------------------------------------------------
 
 
+def _log_policy(logits: torch.Tensor, masks: torch.Tensor, temperature: float) -> torch.Tensor:
+    """log softmax(logits / temperature) over ``masks`` (bool [B, M]): the policy the actors sample."""
+    return torch.log_softmax((logits.float() / temperature).masked_fill(~masks, float("-inf")), dim=1)  # [B, M]
+
+
 def policy_loss(logits: torch.Tensor, masks: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor,
                 behaviour: torch.Tensor, *, rl: RLSection, denominator: float,
                 init_logits: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
@@ -149,7 +154,7 @@ def policy_loss(logits: torch.Tensor, masks: torch.Tensor, actions: torch.Tensor
     the minibatch's games for ``reinforce`` and its learner moves for ``ppo`` (a per-move mean).  The sums
     (floats): ``entropy``, ``clipped`` (moves outside the clip range), ``kl_init``, ``logp``.
     """
-    logp = torch.log_softmax((logits.float() / rl.temperature).masked_fill(~masks, float("-inf")), dim=1)  # [B, M]
+    logp = _log_policy(logits, masks, rl.temperature)  # [B, M]
     logp0 = logp.masked_fill(~masks, 0.0)  # [B, M] (0 * -inf would be nan)
     chosen = logp.gather(1, actions[:, None])[:, 0]  # [B]
     entropy = -(logp.exp() * logp0).sum(1)  # [B]
@@ -162,7 +167,7 @@ def policy_loss(logits: torch.Tensor, masks: torch.Tensor, actions: torch.Tensor
     objective = surrogate + rl.entropy_coef * entropy
     sums["clipped"] = float(((ratio - 1).abs() > rl.clip).sum())
     if init_logits is not None:
-        logq = torch.log_softmax((init_logits.float() / rl.temperature).masked_fill(~masks, float("-inf")), dim=1)
+        logq = _log_policy(init_logits, masks, rl.temperature)  # [B, M]
         kl = (logp.exp() * (logp0 - logq.masked_fill(~masks, 0.0))).sum(1)  # [B] KL(p || p_init)
         objective = objective - rl.kl_coef * kl
         sums["kl_init"] = float(kl.detach().sum())
@@ -250,10 +255,6 @@ def update(net: torch.nn.Module, optimizer: torch.optim.Optimizer, games: dict, 
     if use_init:
         out["kl_init"] = sums["kl_init"] / n
     return out
-
-
-def _log_policy(logits: torch.Tensor, masks: torch.Tensor, temperature: float) -> torch.Tensor:
-    return torch.log_softmax((logits.float() / temperature).masked_fill(~masks, float("-inf")), dim=1)  # [B, M]
 
 
 @torch.inference_mode()
