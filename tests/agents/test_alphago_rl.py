@@ -82,7 +82,8 @@ def test_pool_schedule_versions_and_resume(tmp_path):
     assert list((run / "games").glob("*.sgf"))
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
-    for key in ("win_rate", "loss", "entropy", "mean_length", "games_per_s", "positions_per_s", "pool_size"):
+    for key in ("win_rate", "loss", "entropy", "mean_length", "games_per_s", "positions_per_s", "pool_size", "kl",
+                "grad_norm", "clip_fraction", "newest_opponent"):
         assert key in rows[-1], key
 
 
