@@ -135,6 +135,25 @@ def numpy_weights(net: torch.nn.Module) -> dict[str, np.ndarray]:
             for k, v in net.state_dict().items()}
 
 
+def _baseline_net(cfg: RLRunConfig, device: torch.device):
+    """(value network, its encoder) for ``rl.baseline = "value"``, else (None, None); ConfigError names rl.value."""
+    if cfg.rl.baseline != "value":
+        return None, None
+    try:
+        vcfg, vnet, _ = load_value(cfg.rl.value, device=str(device))
+    except (CheckpointError, FileNotFoundError, OSError) as exc:
+        raise ConfigError(f"rl.value = {cfg.rl.value!r}: {exc}") from None
+    if vcfg.board_size != cfg.game.board_size:
+        raise ConfigError(f"rl.value = {cfg.rl.value!r}: a value network for {vcfg.board_size}x{vcfg.board_size} "
+                          f"boards, but game.board_size is {cfg.game.board_size}")
+    return vnet, vcfg.network.encoder
+
+
+def _load_snapshot(pool_dir: Path, iteration: int) -> dict[str, np.ndarray]:
+    _, net, _ = load_policy(pool_dir / f"step-{iteration:012d}", device="cpu")
+    return numpy_weights(net)
+
+
 # ---- the update ----------------------------------------------------------------------------------------
 
 
@@ -588,25 +607,6 @@ def train(cfg: RLRunConfig, run_dir: str | Path, *, progress: bool = True, stop_
 
             ray.shutdown()
     return {**state.result(), "actors_replaced": actors.num_replaced}
-
-
-def _baseline_net(cfg: RLRunConfig, device: torch.device):
-    """(value network, its encoder) for ``rl.baseline = "value"``, else (None, None); ConfigError names rl.value."""
-    if cfg.rl.baseline != "value":
-        return None, None
-    try:
-        vcfg, vnet, _ = load_value(cfg.rl.value, device=str(device))
-    except (CheckpointError, FileNotFoundError, OSError) as exc:
-        raise ConfigError(f"rl.value = {cfg.rl.value!r}: {exc}") from None
-    if vcfg.board_size != cfg.game.board_size:
-        raise ConfigError(f"rl.value = {cfg.rl.value!r}: a value network for {vcfg.board_size}x{vcfg.board_size} "
-                          f"boards, but game.board_size is {cfg.game.board_size}")
-    return vnet, vcfg.network.encoder
-
-
-def _load_snapshot(pool_dir: Path, iteration: int) -> dict[str, np.ndarray]:
-    _, net, _ = load_policy(pool_dir / f"step-{iteration:012d}", device="cpu")
-    return numpy_weights(net)
 
 
 # ---- evaluation ---------------------------------------------------------------------------------------
