@@ -246,7 +246,7 @@ class RLSection:
 @dataclass(frozen=True)
 class RuntimeSection:
     backend: str = "ray"  # ray (actors) | local (the same worker in this process)
-    address: str = ""  # "" = embedded Ray (ray.init() in-process); auto or HOST:PORT joins a cluster (--address overrides)
+    address: str = ""  # "" = embedded Ray (ray.init() in-process); auto or HOST:PORT joins a cluster; --address wins
     num_cpus: int = 2  # CPUs of the embedded Ray instance
     num_actors: int = 2
     cpus_per_actor: float = 1.0  # also the actor's torch / numba thread count
