@@ -185,7 +185,7 @@ def generate(cfg: ValueRunConfig, *, progress: bool = True, address: str | None 
         factory = functools.partial(ValueGamesWorker, sl_network=dataclasses.asdict(sl_cfg.network),
                                     rl_network=dataclasses.asdict(rl_cfg.network), game=dataclasses.asdict(cfg.game),
                                     u_max=d.u_max, temperature=d.temperature)
-        started_ray = connect_ray(address, num_cpus=rt.num_cpus, num_actors=rt.num_actors,
+        started_ray = connect_ray(address or rt.address or None, num_cpus=rt.num_cpus, num_actors=rt.num_actors,
                                   cpus_per_actor=rt.cpus_per_actor) if rt.backend == "ray" else False
         actors = ActorPool(factory, num_actors=rt.num_actors, backend=rt.backend, max_in_flight=rt.max_in_flight,
                            cpus_per_actor=rt.cpus_per_actor, max_retries=rt.max_retries, name="value-data actor")

@@ -311,3 +311,15 @@ def test_rl_uses_the_value_network_as_its_baseline(tmp_path):
     bad = {**data, "rl": {**data["rl"], "value": str(tmp_path / "sl")}}
     with pytest.raises(ConfigError, match="rl.value.*not a Go value network"):
         rl.train(load_config(RLRunConfig, data=bad), tmp_path / "run-bad", progress=False)
+
+
+def test_value_data_reads_runtime_address_and_address_overrides_it(tmp_path):
+    """runtime.address joins that cluster (nothing listens there here: a clear error naming it); the
+    ``address`` argument (the CLI's --address) overrides it."""
+    _policy(tmp_path / "sl", 5)
+    _policy(tmp_path / "rl", 5)
+    cfg = _config(tmp_path, runtime={"backend": "ray", "address": "127.0.0.1:1"})
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1:1: nothing is listening"):
+        vd.generate(cfg, progress=False)
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1:2: nothing is listening"):
+        vd.generate(cfg, progress=False, address="127.0.0.1:2")
