@@ -17,22 +17,11 @@ from agents.alphago import rl
 from agents.alphago.config import GameSection, NetworkSection, RLSection
 from agents.alphago.nets import build_policy_net
 from agents.alphago.policy_games import PolicyGamesWorker
-from rlengine.config import ConfigError, load_config, to_toml
+from rlengine.config import ConfigError, to_toml
+from tests.agents.test_alphago_rl import _config  # the same tiny 5x5 run config
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE, M = 5, 25
-
-
-def _config(**sections) -> rl.RLRunConfig:
-    data = {"run": {"agent": "alphago_rl", "name": "t", "device": "cpu"},
-            "game": {"board_size": SIZE},
-            "network": {"kind": "cnn", "encoder": "alphago48", "filters": 16, "layers": 3},
-            "rl": {"iterations": 4, "games_per_iteration": 16, "pool_every": 2, "lr": 0.01},
-            "runtime": {"backend": "local", "num_actors": 1, "games_per_task": 8},
-            "log": {"checkpoint_every": 1, "sgf_every": 2}}
-    for key, values in sections.items():
-        data[key] = {**data.get(key, {}), **values}
-    return load_config(rl.RLRunConfig, data=data)
 
 
 def _weights(net: torch.nn.Module) -> dict[str, np.ndarray]:

@@ -134,6 +134,19 @@ def test_address_with_nothing_listening_is_a_clear_error(ray_session):
     assert connect_ray(None) is False  # already connected: nothing changes
 
 
+# the end of each cluster script: shut down, and remove the address the head may leave where `ray start`
+# does, or a later ray.init() on this machine would try to join the dead cluster
+CLUSTER_TEARDOWN = textwrap.dedent("""
+    pool.close(); ray.shutdown(); cluster.shutdown()
+    try:
+        with open("/tmp/ray/ray_current_cluster") as f:
+            stale = f.read().strip() == cluster.address
+        if stale:
+            os.remove("/tmp/ray/ray_current_cluster")
+    except FileNotFoundError:
+        pass
+""")
+
 CLUSTER_SCRIPT = textwrap.dedent("""
     import dataclasses, functools, json, os
     import ray, torch
@@ -160,15 +173,7 @@ CLUSTER_SCRIPT = textwrap.dedent("""
         games += len(item[2]["z"])
     print(json.dumps({"nodes": pool.nodes(), "second": second.node_id, "head": cluster.head_node.node_id,
                       "games": games}))
-    pool.close(); ray.shutdown(); cluster.shutdown()
-    try:  # the head may leave its address where `ray start` does, and a later ray.init() would join it
-        with open("/tmp/ray/ray_current_cluster") as f:
-            stale = f.read().strip() == cluster.address
-        if stale:
-            os.remove("/tmp/ray/ray_current_cluster")
-    except FileNotFoundError:
-        pass
-""")
+""") + CLUSTER_TEARDOWN
 
 
 def test_actors_on_a_second_node_of_a_cluster_produce_games():
@@ -414,15 +419,7 @@ NODE_LOSS_SCRIPT = textwrap.dedent("""
     print(json.dumps({"tid": tid, "first_pid": pid, "pid": res["pid"], "value": float(res["data"].mean()),
                       "replaced": pool.num_replaced, "resubmitted": pool.num_resubmitted,
                       "more": pool.next_result(timeout=0)}))
-    pool.close(); ray.shutdown(); cluster.shutdown()
-    try:  # the head may leave its address where `ray start` does, and a later ray.init() would join it
-        with open("/tmp/ray/ray_current_cluster") as f:
-            stale = f.read().strip() == cluster.address
-        if stale:
-            os.remove("/tmp/ray/ray_current_cluster")
-    except FileNotFoundError:
-        pass
-""")
+""") + CLUSTER_TEARDOWN
 
 
 def test_result_lost_with_its_node_is_played_again(tmp_path):
