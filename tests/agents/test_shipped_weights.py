@@ -48,6 +48,7 @@ def test_the_names_load_and_a_local_path_of_the_same_name_wins(tmp_path, monkeyp
 
     preset = make_mcts_player("go9", seed=0).options
     assert (preset.seconds, preset.sims, preset.expand, preset.rollout) == (1.0, None, 4, "go9-rollout")
+    assert (preset.c_puct, preset.fpu, preset.final) == (1.2, 0.2, "visits")  # the constants tuned by match
     own = make_mcts_player("go9,sims=50,expand=2", seed=0).options  # the spec's budget replaces the preset's
     assert (own.seconds, own.sims, own.expand) == (None, 50, 2)
     monkeypatch.chdir(tmp_path)

@@ -23,10 +23,12 @@ NAMES = {  # name -> file or checkpoint folder in WEIGHTS_DIR
 }
 
 # mcts presets: name -> (policy checkpoint, default options). go9: SL priors and rollouts (lambda = 1) at one
-# second per move, expansion threshold 4: 47 of 100 against GNU Go 3.8 level 10 (MODELS.md). The value
-# network is left out because it made this search weaker (README, "The full search").
+# second per move, expansion threshold 4 (47 of 100 against GNU Go 3.8 level 10 with c_puct 5 and no FPU
+# reduction, MODELS.md), and the search constants tuned by match: c_puct 1.2 and an FPU reduction of 0.2 beat
+# c_puct 5 / 0 by 35-13 (SPRT pass, 200 simulations a move; README, "Search constants"). The value network is
+# left out because it made this search weaker (README, "The full search").
 PRESETS = {
-    "go9": ("go9-sl", {"rollout": "go9-rollout", "seconds": "1", "expand": "4"}),
+    "go9": ("go9-sl", {"rollout": "go9-rollout", "seconds": "1", "expand": "4", "c_puct": "1.2", "fpu": "0.2"}),
 }
 
 
