@@ -372,7 +372,7 @@ def test_cli_ctrl_c_still_saves_the_game(tmp_path, rlengine_cmd):
         term.send("D4")
         term.expect(r"white 4> ")
         term.proc.send_signal(signal.SIGINT)  # what Ctrl-C does in a terminal
-        assert "no result" in term.expect(r"Game saved to .*interrupted\.sgf")
+        assert "no result" in term.expect(r"Game saved to .*interrupted\.sgf", timeout=120)  # a loaded machine
         assert term.proc.wait(timeout=30) == 130
     finally:
         term.close()

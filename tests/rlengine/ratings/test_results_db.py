@@ -80,12 +80,15 @@ def _writer(path: str, name: str, count: int, barrier) -> None:
         db.start(name, {"games": count}, [("a", "random", None), ("b", "random", None)])
         barrier.wait(60)  # both open, both registered: the rows below are written at the same time
         for k in range(1, count + 1):
+            if k == count // 2:  # and meet again half-way, so that on a loaded machine one writer cannot
+                barrier.wait(60)  # finish before the other has started
             db.record(_row(name, k))
 
 
 def test_two_writers_at_once_lose_no_row(tmp_path):
     """Two processes write to one file at the same time, one transaction per game: started behind a
-    barrier, their rows interleave (the writers really overlap), and none is lost."""
+    barrier and meeting again half-way, their rows interleave (the writers really overlap), and none is
+    lost."""
     path = str(tmp_path / "shared.sqlite")
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
