@@ -7,6 +7,7 @@ import re
 import select
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -283,6 +284,11 @@ class Terminal:
 
     def __init__(self, argv, cwd, stderr):
         self.master, slave = os.openpty()
+        # as a shell does for a foreground job: Ctrl-C is not ignored, even when this test process was
+        # started in the background (where a non-interactive shell ignores SIGINT, and exec keeps that)
+        reset = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                 "os.execv(sys.argv[1], sys.argv[1:])")
+        argv = [sys.executable, "-c", reset, *argv]
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=stderr, cwd=cwd,
                                      start_new_session=True, env={**os.environ, "TERM": "dumb"})
         os.close(slave)
@@ -372,7 +378,7 @@ def test_cli_ctrl_c_still_saves_the_game(tmp_path, rlengine_cmd):
         term.send("D4")
         term.expect(r"white 4> ")
         term.proc.send_signal(signal.SIGINT)  # what Ctrl-C does in a terminal
-        assert "no result" in term.expect(r"Game saved to .*interrupted\.sgf", timeout=120)  # a loaded machine
+        assert "no result" in term.expect(r"Game saved to .*interrupted\.sgf")
         assert term.proc.wait(timeout=30) == 130
     finally:
         term.close()
