@@ -66,7 +66,7 @@ from games.go.game import Game, default_move_cap, play_game
 from games.go.players import RandomPlayer
 from rlengine.seeding import derive_seed
 
-__all__ = ["GameOutcome", "MatchError", "MatchSpec", "Z95", "count_duplicates", "gen_games", "is_deterministic",
+__all__ = ["GameOutcome", "MatchError", "MatchSpec", "Z95", "build_player", "count_duplicates", "gen_games", "is_deterministic",
            "move_digest", "play_one", "run_games", "run_match", "run_pool", "sprt_over", "summarize_generation",
            "summarize_match", "warn_deterministic", "wilson_interval"]
 
@@ -280,19 +280,29 @@ def _read_outcome(spec: MatchSpec, index: int) -> GameOutcome:
 # ---- players, in this process or in workers -------------------------------------------------
 
 
-def _build_players(spec: MatchSpec) -> dict[str, object]:
+def build_player(spec: str, rules: Rules, *, seed: int | None):
+    """The player of ``spec``, reset to ``rules`` so that it refuses up front what it cannot play (a value
+    network's komi, a board size); closed again when that raises."""
     from rlengine.registry import load_player
 
+    player = load_player(spec, seed=seed)
+    reset = getattr(player, "reset", None)
+    if reset is not None:
+        try:
+            reset(rules)
+        except Exception:
+            _close(player)
+            raise
+    return player
+
+
+def _build_players(spec: MatchSpec) -> dict[str, object]:
     players: dict[str, object] = {}
     for name in ("A", "B"):
-        player = None
         try:
-            player = load_player(spec.spec(name), seed=derive_seed(spec.seed, "player", name))
-            reset = getattr(player, "reset", None)
-            if reset is not None:  # refuses rules it cannot play (a value net's komi, a board size) up front
-                reset(spec.rules)
+            player = build_player(spec.spec(name), spec.rules, seed=derive_seed(spec.seed, "player", name))
         except Exception as exc:
-            for p in [*players.values(), *([player] if player is not None else [])]:
+            for p in players.values():
                 _close(p)
             raise MatchError(f"cannot build player {name} from spec {spec.spec(name)!r}: {exc}") from None
         if hasattr(player, "timeout"):

@@ -311,23 +311,16 @@ def _now() -> str:
 def _check_players(spec: TournamentSpec) -> None:
     """Build every player once in this process, so that a bad spec fails before any game is played, and
     warn about pairings of two deterministic players."""
-    from rlengine.match import _close
-    from rlengine.registry import load_player
+    from rlengine.match import _close, build_player
 
     deterministic = {}
     for p in spec.players:
-        player = None
         try:
-            player = load_player(p.spec, seed=0)
-            reset = getattr(player, "reset", None)
-            if reset is not None:  # refuses rules it cannot play (a value net's komi, a board size) up front
-                reset(spec.rules)
-            deterministic[p.name] = is_deterministic(p.spec, player)
+            player = build_player(p.spec, spec.rules, seed=0)
         except Exception as exc:  # noqa: BLE001 - any failure to build is the spec's fault here
             raise TournamentError(f"cannot build player {p.name!r} from spec {p.spec!r}: {exc}") from None
-        finally:
-            if player is not None:
-                _close(player)
+        deterministic[p.name] = is_deterministic(p.spec, player)
+        _close(player)
     for a, b in spec.pairings():
         if deterministic[a.name] and deterministic[b.name]:
             warn_deterministic(f"tournament {spec.name}, {pairing_key(a, b)}", random_opening=spec.random_opening)
